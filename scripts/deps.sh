@@ -7,7 +7,9 @@ set -euo pipefail
 PKGS=(build-essential cmake clang libclang-rt-14-dev llvm libcmocka-dev
       gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm valgrind
       python3 python3-numpy libjansson-dev zlib1g-dev flatbuffers-compiler raptor2-utils libxml2-utils
-      libsodium-dev)
+      libsodium-dev libmosquitto-dev mosquitto mosquitto-clients libsqlite3-dev sqlite3
+      libpq-dev postgresql libmicrohttpd-dev librdf0-dev librasqal3-dev rasqal-utils
+      python3-rdflib python3-sklearn openssl)
 
 missing=()
 for p in "${PKGS[@]}"; do
