@@ -36,7 +36,7 @@ pw() { awk -v u="$1" '$1 == u { print $2 }' "$PKI/passwords.txt"; }
 # wait_for FILE PATTERN [SECONDS]: poll until FILE has a line matching it.
 wait_for() {
     local i
-    for ((i = 0; i < ${3:-10} * 20; i++)); do
+    for ((i = 0; i < ${3:-30} * 20; i++)); do
         grep -qE "$2" "$1" 2>/dev/null && return 0
         sleep 0.05
     done
@@ -131,7 +131,7 @@ pub dev-0002 -q 1 -t mote/v1/d/dev-0002/evt -m persisted-1
 check "broker stops" bash "$ROOT/scripts/broker.sh" stop "$PKI"
 check "broker.sh status says stopped" bash -c "! bash '$ROOT/scripts/broker.sh' status '$PKI'"
 check "broker restarts" bash "$ROOT/scripts/broker.sh" start "$PKI" "$PORT"
-run sub moted -i moted-persist -c -q 1 -t 'mote/v1/d/+/evt' -v -C 1 -W 10
+run sub moted -i moted-persist -c -q 1 -t 'mote/v1/d/+/evt' -v -C 1 -W 30
 if [ "$RC" -eq 0 ] && grep -q "^mote/v1/d/dev-0002/evt persisted-1$" "$TMP/out"; then
     ok "queued QoS 1 message delivered after a broker restart"
 else
@@ -141,7 +141,7 @@ fi
 # (mosquitto's default max_queued_messages, 1000, would drop 4,000)
 sub moted -i moted-burst -c -q 1 -t mote/v1/d/dev-0003/evt -E 2>/dev/null
 seq 1 5000 | pub dev-0003 -q 1 -t mote/v1/d/dev-0003/evt -l
-run sub moted -i moted-burst -c -q 1 -t mote/v1/d/dev-0003/evt -C 5000 -W 20
+run sub moted -i moted-burst -c -q 1 -t mote/v1/d/dev-0003/evt -C 5000 -W 90
 n_burst=$(sort -un "$TMP/out" | wc -l)
 if [ "$n_burst" -eq 5000 ]; then ok "5000 queued QoS 1 messages all delivered"; else not_ok "burst: $n_burst of 5000 delivered"; fi
 for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
