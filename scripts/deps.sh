@@ -9,7 +9,8 @@ PKGS=(build-essential cmake clang libclang-rt-14-dev llvm libcmocka-dev
       python3 python3-numpy libjansson-dev zlib1g-dev flatbuffers-compiler raptor2-utils libxml2-utils
       libsodium-dev libmosquitto-dev mosquitto mosquitto-clients libsqlite3-dev sqlite3
       libpq-dev postgresql libmicrohttpd-dev librdf0-dev librasqal3-dev rasqal-utils
-      python3-rdflib python3-sklearn openssl)
+      python3-rdflib python3-sklearn openssl
+      chromium curl) # web console browser tests; they also need Node.js >= 20 (not Debian 12's 18)
 
 missing=()
 for p in "${PKGS[@]}"; do
