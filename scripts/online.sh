@@ -26,7 +26,7 @@ build_host() {
 scenarios() {
     build_host
     mkdir -p "$OUT"
-    local configs=(fan_drift fan_drift_frozen fan_anomaly fan_anomaly_frozen cwru_new_class
+    local configs=(fan_drift fan_drift_frozen fan_anomaly_tune fan_anomaly fan_anomaly_frozen cwru_new_class
                    cwru_load_drift cwru_stationary fan_iforest)
     for c in "${configs[@]}"; do
         echo "== $c"
@@ -72,8 +72,9 @@ m4() {
     awk 'function hex(s,  i, v) { v = 0; s = tolower(s); sub(/^0x/, "", s)
              for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
              return v }
-         /^ \.text\./ && NF == 4 && $4 ~ /libmote_runtime\.a/ { split($4, a, "[()]"); s[a[2]] += hex($3) }
-         /^ \.text\./ && NF == 1 { name = $1; getline; if ($3 ~ /libmote_runtime\.a/) { split($3, a, "[()]"); s[a[2]] += hex($2) } }
+         /^Linker script and memory map/ { kept = 1 }  # before it: discarded sections
+         kept && /^ \.text\./ && NF == 4 && $4 ~ /libmote_runtime\.a/ { split($4, a, "[()]"); s[a[2]] += hex($3) }
+         kept && /^ \.text\./ && NF == 1 { name = $1; getline; if ($3 ~ /libmote_runtime\.a/) { split($3, a, "[()]"); s[a[2]] += hex($2) } }
          END { t = 0; for (k in s) { printf "  %-22s %6d\n", k, s[k]; t += s[k] } printf "  %-22s %6d\n", "total", t }' \
         "$ARM_BUILD/learn_budget.map" | sort
     echo "Cortex-M4 (QEMU mps2-an386): RAM and instructions per call"

@@ -290,6 +290,22 @@ void mote_anomaly_ol_forward(const mote_anomaly_ol_t *o, const float *h, float *
  * as is. Gate it yourself: call it only for samples not flagged anomalous. */
 float mote_anomaly_ol_update(mote_anomaly_ol_t *o, const float *h, const float *target);
 
+/* Censored learning for the output layer, the counterpart of the
+ * threshold's learn_below: one step as mote_anomaly_ol_update, taken only
+ * when the error before it is below `limit`, so samples that are merely
+ * under the threshold (where mild anomalies sit) cannot slowly teach the
+ * decoder to reconstruct them. The error is the one mote_anomaly_mse gives
+ * for (target, mote_anomaly_ol_forward(h)) bit for bit, so with the
+ * reconstruction error as the anomaly score pass
+ *   limit = r * mote_anomaly_thr_value(&thr)   (read before its update),
+ * r in (0, 1] (e.g. 0.5). A threshold still warming up is +inf and lets
+ * every finite sample through; limit = +inf is mote_anomaly_ol_update; a
+ * NaN limit never learns. Returns the error either way: the step was taken
+ * if and only if the returned value is < limit. Still call it only while
+ * no anomaly is flagged (MOTE_ANOMALY_ACTIVE). */
+float mote_anomaly_ol_update_below(mote_anomaly_ol_t *o, const float *h, const float *target,
+                                   float limit);
+
 #ifdef __cplusplus
 }
 #endif

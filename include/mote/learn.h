@@ -255,6 +255,12 @@ mote_status_t mote_learn_update_target(mote_learn_head_t *h, const float *x,
 /* The learning rate the next update will use. */
 float mote_learn_lr(const mote_learn_head_t *h);
 
+/* Set the base learning rate (cfg.lr: what the schedule starts from and
+ * scales), e.g. a drift policy's temporary boost. The schedule's position
+ * and the weights are kept. lr must be finite, in (0, 1e3]; else
+ * MOTE_ERR_ARG (also for NULL) and the head is unchanged. */
+mote_status_t mote_learn_set_lr(mote_learn_head_t *h, float lr);
+
 /* Restart the schedule at t = 0 (e.g. after adding a class, so it is
  * learned at the initial rate). Weights are kept. */
 void mote_learn_schedule_restart(mote_learn_head_t *h);

@@ -180,6 +180,7 @@ typedef struct mote_online_config {
     float ol_lr;
     int ol_normalized;
     int adapt;            /* recon: output layer keeps learning on samples not flagged */
+    float ol_learn_below; /* recon: 0, or learn only below this fraction of the threshold */
     mote_anomaly_thr_config_t thr;
     int thr_adapt;        /* 0: the threshold is frozen after pretraining */
     mote_iforest_params_t iforest;

@@ -29,7 +29,11 @@
  *   anomaly      detector "recon" (default) | "iforest";
  *                normal_classes [names] (required for anomaly);
  *                lr (0.1), normalized (true), adapt (true): recon output
- *                layer learning; groups (16, 0 = no explanation);
+ *                layer learning; learn_below (0 = off: the layer learns
+ *                every sample not above the threshold; r in (0, 1]: only
+ *                samples scoring below r * threshold, see
+ *                mote_anomaly_ol_update_below); groups (16, 0 = no
+ *                explanation);
  *                threshold {mode "quantile"|"sigma", quantile, margin, k,
  *                alpha, clear_ratio, warmup, raise_after, clear_after,
  *                learn_below, learn_limit (mote/anomaly.h),
@@ -630,13 +634,14 @@ static mote_status_t parse_iforest(const cctx_t *c, json_t *v, mote_iforest_para
 static mote_status_t parse_anomaly(const cctx_t *c, json_t *root, mote_online_config_t *cfg)
 {
     static const char *const keys[] = {"detector", "normal_classes", "lr", "normalized", "adapt",
-                                       "groups", "threshold", "iforest", NULL};
+                                       "learn_below", "groups", "threshold", "iforest", NULL};
     static const char *const dets[] = {"recon", "iforest", NULL};
     mote_anomaly_thr_config_default(&cfg->thr);
     mote_iforest_params_default(&cfg->iforest);
     cfg->ol_lr = 0.1f;
     cfg->ol_normalized = 1;
     cfg->adapt = 1;
+    cfg->ol_learn_below = 0.0f;
     cfg->thr_adapt = 1;
     cfg->groups = 16;
     json_t *v = json_object_get(root, "anomaly");
@@ -658,6 +663,8 @@ static mote_status_t parse_anomaly(const cctx_t *c, json_t *root, mote_online_co
         st = get_bool(c, v, "anomaly", "normalized", &cfg->ol_normalized);
     if (st == MOTE_OK)
         st = get_bool(c, v, "anomaly", "adapt", &cfg->adapt);
+    if (st == MOTE_OK)
+        st = get_f(c, v, "anomaly", "learn_below", 0, 1, &cfg->ol_learn_below);
     if (st == MOTE_OK)
         st = get_u32(c, v, "anomaly", "groups", 0, 4096, &cfg->groups);
     if (st == MOTE_OK && json_object_get(v, "threshold"))

@@ -52,15 +52,16 @@ static int32_t head_row(onl_engine_t *e, int32_t name, uint32_t *flags)
     return (int32_t)row;
 }
 
-/* One SGD step with the learning rate scaled by the drift policy. The
- * head has no setter for its rate (see the report of `mote learn`), so the
- * configured rate is scaled around the call and put back. */
+/* One SGD step with the learning rate scaled by the drift policy: the
+ * configured rate is scaled around the call and put back. A scaled rate
+ * the head refuses (above 1e3) leaves the configured one in force. */
 static void update_scaled(onl_engine_t *e, uint32_t row, float lr_scale)
 {
-    float lr = e->head.cfg.lr;
-    e->head.cfg.lr = lr * lr_scale;
+    float lr = e->head.cfg.lr; /* the base rate (mote_learn_lr is the scheduled one) */
+    int scaled = lr_scale != 1.0f && mote_learn_set_lr(&e->head, lr * lr_scale) == MOTE_OK;
     mote_learn_update(&e->head, e->x, row);
-    e->head.cfg.lr = lr;
+    if (scaled)
+        mote_learn_set_lr(&e->head, lr);
 }
 
 /* ---- the per-sample step ------------------------------------------------- */
@@ -85,6 +86,20 @@ static void classify(onl_engine_t *e, step_t *s, int label, float lr_scale)
     update_scaled(e, (uint32_t)row, lr_scale);
 }
 
+/* Unsupervised adaptation of the decoder's output layer: never during an
+ * alarm, and only on samples the detector takes as normal (not above the
+ * threshold, or with learn_below below that fraction of it). */
+static void adapt_recon(onl_engine_t *e, uint32_t f, float thr)
+{
+    float r = e->cfg->ol_learn_below;
+    if (f & MOTE_ANOMALY_ACTIVE)
+        return;
+    if (r > 0.0f)
+        mote_anomaly_ol_update_below(&e->ol, e->tapped, e->feat, r * thr);
+    else if (!(f & MOTE_ANOMALY_ABOVE))
+        mote_anomaly_ol_update(&e->ol, e->tapped, e->feat);
+}
+
 static void score_anomaly(onl_engine_t *e, step_t *s, int adapt_ok)
 {
     const mote_online_config_t *c = e->cfg;
@@ -96,17 +111,17 @@ static void score_anomaly(onl_engine_t *e, step_t *s, int adapt_ok)
         s->score = mote_anomaly_mse(e->feat, e->recon, e->n_front);
     }
     uint32_t f;
+    float thr = e->thr_fixed;
     if (c->thr_adapt || !adapt_ok) {
+        thr = mote_anomaly_thr_value(&e->thr); /* the one this sample is judged by */
         f = mote_anomaly_thr_update(&e->thr, s->score);
     } else {
         f = s->score > e->thr_fixed ? MOTE_ANOMALY_ABOVE : 0;
     }
     s->flags |= (f & MOTE_ANOMALY_ABOVE) ? MOTE_ONLINE_F_ANOMALY : 0;
     s->flags |= (f & MOTE_ANOMALY_ACTIVE) ? MOTE_ONLINE_F_ALARM : 0;
-    /* unsupervised adaptation: only samples the detector takes as normal */
-    if (adapt_ok && c->adapt && c->anom == MOTE_ONLINE_ANOM_RECON &&
-        !(f & (MOTE_ANOMALY_ABOVE | MOTE_ANOMALY_ACTIVE)))
-        mote_anomaly_ol_update(&e->ol, e->tapped, e->feat);
+    if (adapt_ok && c->adapt && c->anom == MOTE_ONLINE_ANOM_RECON)
+        adapt_recon(e, f, thr);
 }
 
 static uint32_t detect(onl_engine_t *e, const step_t *s)

@@ -26,6 +26,9 @@ expect_fail "unknown key is named" "$TMP/bad2.json" "labelz: unknown key" "$MOTE
 printf '{"classes": ["a"],\n  "stream": }' >"$TMP/bad3.json"
 expect_fail "JSON syntax error gives line:column" "$TMP/bad3.json:2:13" "malformed text: JSON syntax error" \
     "$MOTE" learn "$TMP/bad3.json"
+printf '{"task": "anomaly", "anomaly": {"normal_classes": ["n"], "learn_below": 1.5}, "stream": {}}' >"$TMP/bad5.json"
+expect_fail "anomaly.learn_below out of (0, 1] is named" "$TMP/bad5.json" "anomaly.learn_below" \
+    "$MOTE" learn "$TMP/bad5.json"
 expect_fail "missing config file" "$TMP/none.json" "" "$MOTE" learn "$TMP/none.json"
 printf '{"classes": ["a"], "stream": {"phases": [{"segments": [{"dataset": "missing.json"}]}]}}' >"$TMP/bad4.json"
 expect_fail "missing dataset spec is named" "$TMP/missing.json" "" "$MOTE" learn "$TMP/bad4.json" --out "$TMP/o4"

@@ -378,6 +378,93 @@ static void test_outlayer_rules(void **state)
     assert_int_equal(mote_anomaly_ol_init(&o, NULL, b, 3, 2, 0.1f, 0), MOTE_ERR_ARG);
 }
 
+/* Censored output-layer learning: a step only below the limit, the error
+ * equal to mote_anomaly_mse of the forward pass bit for bit. */
+static void test_outlayer_below(void **state)
+{
+    (void)state;
+    float w[6] = { 0.5f, -1, 0, 2, 1, 1 }, b[2] = { 0.1f, -0.2f }, wcopy[6], bcopy[2];
+    mote_anomaly_ol_t o;
+    assert_int_equal(mote_anomaly_ol_init(&o, w, b, 3, 2, 0.5f, 1), MOTE_OK);
+    const float h[3] = { 1, 2, -1 }, target[2] = { 3, -4 };
+    float y[2];
+    mote_anomaly_ol_forward(&o, h, y);
+    float mse = mote_anomaly_mse(target, y, 2);
+    memcpy(wcopy, w, sizeof w);
+    memcpy(bcopy, b, sizeof b);
+    /* at the limit and above it, or a NaN limit: nothing learned */
+    assert_true(mote_anomaly_ol_update_below(&o, h, target, mse) == mse);
+    assert_true(mote_anomaly_ol_update_below(&o, h, target, 0.5f * mse) == mse);
+    assert_true(mote_anomaly_ol_update_below(&o, h, target, NAN) == mse);
+    assert_memory_equal(w, wcopy, sizeof w);
+    assert_memory_equal(b, bcopy, sizeof b);
+    /* just above the error: one NLMS step, the same as the ungated one */
+    float w2[6], b2[2];
+    memcpy(w2, wcopy, sizeof w2);
+    memcpy(b2, bcopy, sizeof b2);
+    mote_anomaly_ol_t o2;
+    assert_int_equal(mote_anomaly_ol_init(&o2, w2, b2, 3, 2, 0.5f, 1), MOTE_OK);
+    assert_true(mote_anomaly_ol_update_below(&o, h, target, 1.0001f * mse) == mse);
+    assert_true(mote_anomaly_ol_update(&o2, h, target) == mse);
+    assert_memory_equal(w, w2, sizeof w);
+    assert_memory_equal(b, b2, sizeof b);
+    float y1[2];
+    mote_anomaly_ol_forward(&o, h, y1);
+    assert_true(mote_anomaly_mse(target, y1, 2) < mse);
+    /* an infinite limit (a threshold still warming up) learns; a NaN
+     * sample never does */
+    float before = mote_anomaly_ol_update_below(&o, h, target, INFINITY);
+    assert_true(mote_anomaly_ol_update_below(&o, h, target, INFINITY) < before);
+    memcpy(wcopy, w, sizeof w);
+    const float hn[3] = { 1, NAN, 0 };
+    assert_true(isnan(mote_anomaly_ol_update_below(&o, hn, target, INFINITY)));
+    assert_memory_equal(w, wcopy, sizeof w);
+}
+
+/* A decoder gated at a fraction of the normal error does not learn a
+ * shifted (anomalous) pattern presented below the threshold; ungated, it
+ * absorbs it: the failure the gate exists for. */
+static void test_outlayer_gate_absorb(void **state)
+{
+    (void)state;
+    enum { I = 4, O = 4, N = 2000 };
+    rng_state = 5;
+    float gain = 0;
+    for (int gated = 0; gated < 2; gated++) {
+        float w[O * I] = { 0 }, b[O] = { 0 };
+        for (int j = 0; j < O; j++)
+            w[j * I + j] = 1.0f; /* identity decoder: normal x = h reconstructs */
+        mote_anomaly_ol_t o;
+        assert_int_equal(mote_anomaly_ol_init(&o, w, b, I, O, 0.05f, 1), MOTE_OK);
+        float h[I], t[O], y[O], err0 = 0, err1 = 0;
+        const float limit = 0.005f; /* e.g. 0.5 * a threshold of 0.01 */
+        for (int it = 0; it < N; it++) {
+            for (int i = 0; i < I; i++)
+                h[i] = (float)gauss();
+            for (int j = 0; j < O; j++) /* the anomaly: output 0 off by 0.2 */
+                t[j] = h[j] + (j == 0 ? 0.2f : 0.0f);
+            if (it == 0) {
+                mote_anomaly_ol_forward(&o, h, y);
+                err0 = mote_anomaly_mse(t, y, O);
+            }
+            if (gated)
+                mote_anomaly_ol_update_below(&o, h, t, limit);
+            else
+                mote_anomaly_ol_update(&o, h, t);
+        }
+        mote_anomaly_ol_forward(&o, h, y);
+        err1 = mote_anomaly_mse(t, y, O);
+        printf("ANOMALY output layer %s: anomaly error %.5f before, %.5f after %d samples\n",
+               gated ? "gated below 0.005" : "ungated", err0, err1, N);
+        assert_true(err0 > limit);
+        if (gated)
+            assert_true(err1 == err0);
+        else
+            gain = err1 / err0;
+    }
+    assert_true(gain < 0.01f);
+}
+
 /* Plain SGD and NLMS both learn a linear teacher from noisy samples. */
 static void test_outlayer_teacher(void **state)
 {
@@ -586,7 +673,8 @@ int main(void)
         cmocka_unit_test(test_mse_explain),    cmocka_unit_test(test_top),
         cmocka_unit_test(test_p2_accuracy),    cmocka_unit_test(test_sigma), cmocka_unit_test(test_censored),
         cmocka_unit_test(test_hysteresis),     cmocka_unit_test(test_false_raises),
-        cmocka_unit_test(test_outlayer_rules), cmocka_unit_test(test_outlayer_teacher),
+        cmocka_unit_test(test_outlayer_rules), cmocka_unit_test(test_outlayer_below),
+        cmocka_unit_test(test_outlayer_gate_absorb), cmocka_unit_test(test_outlayer_teacher),
         cmocka_unit_test(test_fan_autoencoder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

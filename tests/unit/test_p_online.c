@@ -68,24 +68,29 @@ static void test_fan_drift(void **state)
     mote_online_result_free(&r);
 }
 
-/* b. autoencoder adapted without labels: guards on what it reaches (the
- * 95% detection goal is not met, see the README) */
+/* b. autoencoder adapted without labels, held-out split: false alarms
+ * met, detection guarded at 85 % (seed 1 measures 89.7 %, seeds 1-5
+ * 94.7 %; the tuning split, fan_anomaly_tune.json, meets both goals and
+ * runs in scripts/online.sh: see the README). */
 static void test_fan_anomaly(void **state)
 {
     (void)state;
     mote_online_result_t r;
     run("fan_anomaly.json", 0, &r);
     const mote_online_phase_result_t *ev = &r.phases[1];
-    printf("ONLINE fan anomaly adapted: false alarms %.4f, detected %.4f, AUC %.4f\n",
+    printf("ONLINE fan anomaly held out: false alarms %.4f, detected %.4f, AUC %.4f\n",
            rate(ev->flagged_normal, ev->normal), rate(ev->flagged_anomalous, ev->anomalous), ev->auc);
     assert_int_equal(r.phases[0].drifts, 1);
     assert_true(rate(ev->flagged_normal, ev->normal) <= 0.01);
-    assert_true(ev->auc >= 0.9);
+    assert_true(rate(ev->flagged_anomalous, ev->anomalous) >= 0.85);
+    assert_true(ev->auc >= 0.99);
     mote_online_result_free(&r);
     run("fan_anomaly_frozen.json", 0, &r);
     ev = &r.phases[1];
-    printf("ONLINE fan anomaly frozen: false alarms %.4f\n", rate(ev->flagged_normal, ev->normal));
+    printf("ONLINE fan anomaly frozen: false alarms %.4f, AUC %.4f\n",
+           rate(ev->flagged_normal, ev->normal), ev->auc);
     assert_true(rate(ev->flagged_normal, ev->normal) >= 0.9);
+    assert_true(ev->auc < 0.7);
     mote_online_result_free(&r);
 }
 

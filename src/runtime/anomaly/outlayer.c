@@ -45,10 +45,16 @@ static float error_energy(const mote_anomaly_ol_t *o, const float *h, const floa
 
 float mote_anomaly_ol_update(mote_anomaly_ol_t *o, const float *h, const float *target)
 {
+    return mote_anomaly_ol_update_below(o, h, target, anom_u2f(0x7F800000u));
+}
+
+float mote_anomaly_ol_update_below(mote_anomaly_ol_t *o, const float *h, const float *target,
+                                   float limit)
+{
     /* A first pass for the loss so that a NaN or inf sample is caught
-     * before it touches (and poisons) any weight. */
+     * before it touches (and poisons) any weight; the same pass gates. */
     float loss = error_energy(o, h, target) / (float)o->n_out;
-    if (!anom_finite(loss))
+    if (!anom_finite(loss) || !(loss < limit))
         return loss;
     float step = o->lr * 2.0f / (float)o->n_out;
     if (o->normalized) {

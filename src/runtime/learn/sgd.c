@@ -32,6 +32,15 @@ float mote_learn_lr(const mote_learn_head_t *h)
     }
 }
 
+mote_status_t mote_learn_set_lr(mote_learn_head_t *h, float lr)
+{
+    /* the same range mote_learn_config_validate accepts */
+    if (!h || !learn_finite(lr) || !(lr > 0.0f) || !(lr <= 1e3f))
+        return MOTE_ERR_ARG;
+    h->cfg.lr = lr;
+    return MOTE_OK;
+}
+
 void mote_learn_schedule_restart(mote_learn_head_t *h)
 {
     h->steps = 0;
