@@ -18,6 +18,7 @@ extern "C" {
 #endif
 
 #define MOTE_HTTP_MAX_BODY (8u * 1024u * 1024u) /* bytes; larger requests get 413 */
+#define MOTE_HTTP_COOKIES 1  /* requests carry cookies, responses extra headers, sessions a hook */
 
 typedef struct mote_http_req {
     const char *method;          /* "GET", "POST", "PUT", "DELETE" */
@@ -29,6 +30,9 @@ typedef struct mote_http_req {
     size_t body_len;
     const char *user;            /* authenticated user name, NULL when anonymous */
     const char *role;            /* "viewer" | "engineer" | "admin", NULL when anonymous */
+    const char *cookie;          /* raw "Cookie" header, "" if none (NULL tolerated) */
+    const char *csrf;            /* "X-CSRF-Token" header, "" if none (NULL tolerated) */
+    const char *if_none_match;   /* "If-None-Match" header, "" if none (NULL tolerated) */
 } mote_http_req_t;
 
 typedef struct mote_http_resp {
@@ -36,6 +40,7 @@ typedef struct mote_http_resp {
     char content_type[64];       /* e.g. "application/json" */
     char *body;                  /* malloc'ed by the handler, freed by the server; may be NULL */
     size_t body_len;
+    char headers[512];           /* extra header lines "Name: value\r\n"..., "" for none */
 } mote_http_resp_t;
 
 /* A route handler fills `resp`. `user` is the pointer given at registration. */
@@ -81,6 +86,14 @@ mote_status_t mote_http_start(mote_http_t *srv, const char *host, uint16_t port,
 /* The bound TCP port, 0 when not started. */
 uint16_t mote_http_port(const mote_http_t *srv);
 void mote_http_stop(mote_http_t *srv);
+
+/* A session resolver for requests without an Authorization header (web
+ * console cookies). Returns 0 with user[0] == '\0' for anonymous, 0 with
+ * user/role filled for a live session, or an HTTP status (401/403) to
+ * answer with instead. Runs on the server's threads. */
+typedef int (*mote_http_session_fn)(void *ctx, const mote_http_req_t *req, char user[64], char role[16]);
+/* Install the session hook (NULL removes it); call before mote_http_start. */
+void mote_http_set_session(mote_http_t *srv, mote_http_session_fn fn, void *ctx);
 
 /* Handle one request without a socket: resolve the caller from the raw
  * `authorization` header value (may be NULL), check the route's role and
