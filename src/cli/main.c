@@ -3,9 +3,15 @@
 #include "cli.h"
 
 extern const cli_cmd_t cli_cmd_size; /* cmd_size.c */
+extern const cli_cmd_t cli_cmd_user; /* cmd_user.c */
+extern const cli_cmd_t cli_cmd_graph; /* cmd_graph.c */
+extern const cli_cmd_t cli_cmd_ledger, cli_cmd_key; /* cmd_ledger.c, cmd_key.c */
+extern const cli_cmd_t cli_cmd_fed; /* cmd_fed.c */
+extern const cli_cmd_t cli_cmd_fleet; /* cmd_fleet.c */
 static const cli_cmd_t *const cmds[] = { &cli_cmd_inspect, &cli_cmd_run, &cli_cmd_bench,
                                           &cli_cmd_train, &cli_cmd_eval, &cli_cmd_learn,
-                                          &cli_cmd_size };
+                                          &cli_cmd_size, &cli_cmd_ledger, &cli_cmd_key, &cli_cmd_graph, &cli_cmd_fed, &cli_cmd_user,
+                                          &cli_cmd_fleet };
 enum { N_CMDS = sizeof cmds / sizeof cmds[0] };
 
 static const cli_cmd_t *find_cmd(const char *name)

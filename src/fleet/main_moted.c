@@ -192,7 +192,7 @@ static void sibling_mote(char *buf, size_t cap)
 
 /* Web console (optional): login routes and its API first, moted's own
  * routes next, the static-file catch-all last. */
-static int console_setup(const opts_t *o, run_t *r, char *err, size_t errsz)
+static int console_setup(const opts_t *o, run_t *r, mote_graph_t *graph, char *err, size_t errsz)
 {
     if (!o->web && !o->users)
         return 0;
@@ -203,11 +203,13 @@ static int console_setup(const opts_t *o, run_t *r, char *err, size_t errsz)
     char work[1024], exe[1024];
     snprintf(work, sizeof work, "%s/console", o->state);
     sibling_mote(exe, sizeof exe);
-    mote_console_opts_t co = {.web_dir = o->web, .work_dir = work, .mote_exe = exe, .datasets_dir = o->datasets};
+    mote_console_opts_t co = {.web_dir = o->web, .work_dir = work, .mote_exe = exe, .datasets_dir = o->datasets,
+                              .graph = graph};
     if (mote_auth_open(&r->auth, o->users, err, errsz) != MOTE_OK ||
         mote_console_create(&r->con, &co, err, errsz) != MOTE_OK)
         return -1;
     mote_auth_set_audit(r->auth, audit, r->m);
+    mote_console_set_audit(r->con, audit, r->m);
     mote_http_set_session(r->srv, mote_auth_session_hook, r->auth);
     if (mote_auth_routes(r->auth, r->srv) != MOTE_OK || mote_console_api_routes(r->con, r->srv) != MOTE_OK) {
         snprintf(err, errsz, "too many routes");
@@ -236,7 +238,7 @@ static int serve(const opts_t *o, mote_moted_config_t *cfg, const char *http_hos
         fprintf(stderr, "moted: %s\n", err);
         goto out;
     }
-    if (console_setup(o, &r, err, sizeof err) != 0) {
+    if (console_setup(o, &r, graph, err, sizeof err) != 0) {
         fprintf(stderr, "moted: console: %s\n", err);
         goto out;
     }
