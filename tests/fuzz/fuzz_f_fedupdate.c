@@ -40,7 +40,7 @@ static void offer(const mote_fedup_t *u, const uint8_t *in, size_t len)
     mote_fed_server_t s;
     if (mote_fed_server_init(&s, u->n_params, 2) != MOTE_OK)
         abort();
-    mote_secagg_peer_t roster[2] = {{u->device, {1}}, {u->device + 1, {2}}};
+    mote_secagg_peer_t roster[2] = {{u->device, {1}, {0}}, {u->device + 1, {2}, {0}}};
     mote_fed_round_cfg_t c = {.round = u->round, .base_version = u->base_version,
                               .step = u->step, .masked = !!(u->flags & MOTE_FEDUP_F_MASKED),
                               .quorum = 1};
