@@ -28,15 +28,7 @@ cleanup() {
     [ -n "${KEEP:-}" ] && echo "# kept $TMP" || rm -rf "$TMP"
 }
 trap cleanup EXIT
-wait_for() {
-    local end=$((SECONDS + $1))
-    shift
-    while [ $SECONDS -le $end ]; do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    return 1
-}
+. "$(dirname "$0")/poll.sh"
 
 run "$ROOT/scripts/fleet-pki.sh" "$TMP/pki" 2
 check "fleet-pki.sh made the CA and device certificates" test -s "$TMP/pki/clients/dev-0001.crt"
