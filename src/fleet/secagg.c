@@ -152,22 +152,39 @@ mote_status_t mote_secagg_share_key(const mote_secagg_keys_t *k, uint32_t t, uin
     return mote_shamir_split(k->sk, MOTE_SECAGG_KEY_LEN, t, n, rnd, shares);
 }
 
+/* Both recovered secrets are checked the same way: combine the shares,
+ * derive the public value the device announced, and refuse (wiping the
+ * secret) when it differs, so a bad share cannot unmask the wrong words. */
+typedef void (*derive_fn)(const uint8_t secret[MOTE_SECAGG_KEY_LEN], uint8_t out[MOTE_SECAGG_KEY_LEN]);
+
+static void derive_pk(const uint8_t sk[MOTE_SECAGG_KEY_LEN], uint8_t pk[MOTE_SECAGG_KEY_LEN])
+{
+    crypto_scalarmult_base(pk, sk);
+}
+
+static mote_status_t recover_checked(const uint8_t *shares, uint32_t k_shares,
+                                     const uint8_t expect[MOTE_SECAGG_KEY_LEN],
+                                     uint8_t secret[MOTE_SECAGG_KEY_LEN], derive_fn derive)
+{
+    if (!expect || !secret)
+        return MOTE_ERR_ARG;
+    mote_status_t s = mote_shamir_combine(shares, k_shares, MOTE_SECAGG_KEY_LEN, secret);
+    if (s != MOTE_OK)
+        return s;
+    uint8_t check[MOTE_SECAGG_KEY_LEN];
+    derive(secret, check);
+    if (sodium_memcmp(check, expect, sizeof check) != 0) {
+        sodium_memzero(secret, MOTE_SECAGG_KEY_LEN);
+        return MOTE_ERR_VERIFY;
+    }
+    return MOTE_OK;
+}
+
 mote_status_t mote_secagg_recover_key(const uint8_t *shares, uint32_t k_shares,
                                       const uint8_t pk[MOTE_SECAGG_KEY_LEN],
                                       uint8_t sk[MOTE_SECAGG_KEY_LEN])
 {
-    if (!pk || !sk)
-        return MOTE_ERR_ARG;
-    mote_status_t s = mote_shamir_combine(shares, k_shares, MOTE_SECAGG_KEY_LEN, sk);
-    if (s != MOTE_OK)
-        return s;
-    uint8_t check[MOTE_SECAGG_KEY_LEN];
-    crypto_scalarmult_base(check, sk);
-    if (sodium_memcmp(check, pk, sizeof check) != 0) {
-        sodium_memzero(sk, MOTE_SECAGG_KEY_LEN);
-        return MOTE_ERR_VERIFY;
-    }
-    return MOTE_OK;
+    return recover_checked(shares, k_shares, pk, sk, derive_pk);
 }
 
 mote_status_t mote_secagg_share_self(const mote_secagg_keys_t *k, uint32_t t, uint32_t n,
@@ -182,16 +199,5 @@ mote_status_t mote_secagg_recover_self(const uint8_t *shares, uint32_t k_shares,
                                        const uint8_t self_hash_in[MOTE_SECAGG_KEY_LEN],
                                        uint8_t self[MOTE_SECAGG_KEY_LEN])
 {
-    if (!self_hash_in || !self)
-        return MOTE_ERR_ARG;
-    mote_status_t s = mote_shamir_combine(shares, k_shares, MOTE_SECAGG_KEY_LEN, self);
-    if (s != MOTE_OK)
-        return s;
-    uint8_t check[MOTE_SECAGG_KEY_LEN];
-    self_hash(self, check);
-    if (sodium_memcmp(check, self_hash_in, sizeof check) != 0) {
-        sodium_memzero(self, MOTE_SECAGG_KEY_LEN);
-        return MOTE_ERR_VERIFY;
-    }
-    return MOTE_OK;
+    return recover_checked(shares, k_shares, self_hash_in, self, self_hash);
 }
