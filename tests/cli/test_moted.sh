@@ -58,19 +58,9 @@ NDEV=4
 mkdir -p "$TMP/mq"
 mosquitto_passwd -c -b "$TMP/mq/passwd" moted moted-pw
 for i in $(seq 0 $((NDEV - 1))); do mosquitto_passwd -b "$TMP/mq/passwd" "$(printf 'sim-%04d' "$i")" dev-pw; done
-cat >"$TMP/mq/acl" <<'EOF'
-user moted
-topic readwrite mote/v1/#
-pattern write mote/v1/d/%u/td
-pattern write mote/v1/d/%u/evt
-pattern write mote/v1/d/%u/hb
-pattern write mote/v1/d/%u/state
-pattern write mote/v1/d/%u/ota/req
-pattern write mote/v1/d/%u/fl/up
-pattern read mote/v1/d/%u/cmd
-pattern read mote/v1/d/%u/ota/data
-pattern read mote/v1/fl/global
-EOF
+# the ACL the fleet ships (docs/fleet-protocol.md), not a copy of it
+bash "$ROOT/scripts/fleet-pki.sh" "$TMP/pki-acl" 1 --no-certs 2>/dev/null
+cp "$TMP/pki-acl/acl" "$TMP/mq/acl"
 cat >"$TMP/mq/mq.conf" <<EOF
 listener $PORT 127.0.0.1
 allow_anonymous false
