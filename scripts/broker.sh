@@ -64,6 +64,8 @@ write_conf() {
         echo "persistence_location $dir/data/"
         echo "autosave_interval 5"
         echo "max_queued_messages 100000"
+        # $SYS statistics period (traffic figures of examples/federated/run-mqtt.sh)
+        echo "sys_interval ${MOTE_BROKER_SYS_INTERVAL:-10}"
         echo "max_inflight_messages 100"
         echo "allow_anonymous false"
         echo "acl_file $dir/acl"

@@ -2,6 +2,7 @@
  * heartbeats and reported state (agent.h). Commands and OTA: ota.c. */
 #define _POSIX_C_SOURCE 200809L
 #include "agent_int.h"
+#include "fed_msg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,7 +46,7 @@ static void slots_log(void *user, const char *line)
     mote_agent_logf(user, "slots: %s", line);
 }
 
-mote_status_t mote_agent_write_file(const char *dir, const char *name, const void *buf, size_t len)
+mote_status_t mote_agent_write_file(const char *dir, const char *name, const void *buf, size_t len, int sync)
 {
     char tmp[MOTE_AGENT_PATH_LEN + 40], path[MOTE_AGENT_PATH_LEN + 40];
     snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, name);
@@ -53,11 +54,11 @@ mote_status_t mote_agent_write_file(const char *dir, const char *name, const voi
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0)
         return MOTE_ERR_IO;
-    int bad = write(fd, buf, len) != (ssize_t)len || fsync(fd) != 0;
+    int bad = write(fd, buf, len) != (ssize_t)len || (sync && fsync(fd) != 0);
     close(fd);
     if (bad || rename(tmp, path) != 0)
         return MOTE_ERR_IO;
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    int dfd = sync ? open(dir, O_RDONLY | O_DIRECTORY) : -1;
     if (dfd >= 0) {
         fsync(dfd);
         close(dfd);
@@ -178,6 +179,7 @@ void mote_agent_slots_config(mote_agent_t *a, mote_slots_config_t *sc)
     sc->max_attempts = 3;
     sc->log = slots_log;
     sc->log_user = a;
+    sc->no_sync = a->cfg.sync == MOTE_EQUEUE_NOSYNC;
 }
 
 static mote_status_t open_stores(mote_agent_t *a)
@@ -325,6 +327,16 @@ int mote_agent_publish(mote_agent_t *a, mote_proto_topic_t t, const void *buf, s
     return mosquitto_publish_v5(a->mq, mid, topic, (int)len, buf, qos, retain != 0, NULL);
 }
 
+mote_status_t mote_agent_publish_fl(mote_agent_t *a, const void *buf, size_t len)
+{
+    if (a->connected != 1)
+        return MOTE_ERR_STATE;
+    if (mote_agent_publish(a, MOTE_TOPIC_FL_UP, buf, len, 1, 0, NULL) != MOSQ_ERR_SUCCESS)
+        return MOTE_ERR_IO;
+    a->st.bytes_fl += len;
+    return MOTE_OK;
+}
+
 static void fill_slot(mote_agent_t *a, char *slot, char *state, size_t cap)
 {
     const mote_slots_record_t *r = mote_slots_record(&a->slots);
@@ -384,6 +396,7 @@ static void publish_td(mote_agent_t *a)
     snprintf(td.group, sizeof td.group, "%s", a->cfg.group);
     td.ram_bytes = a->cfg.ram_bytes ? a->cfg.ram_bytes : 65536;
     td.flash_bytes = 262144;
+    td.trainable_head = a->cfg.fl_round != NULL;
     snprintf(td.runtime, sizeof td.runtime, "0.1.0");
     td.n_ops = sizeof ops / sizeof ops[0];
     for (uint32_t i = 0; i < td.n_ops; i++)
@@ -474,6 +487,8 @@ static void on_connect(struct mosquitto *mq, void *user, int rc, int flags, cons
     mosquitto_subscribe_v5(mq, NULL, topic, 1, 0, NULL);
     mote_proto_topic(topic, sizeof topic, a->id, MOTE_TOPIC_OTA_DATA);
     mosquitto_subscribe_v5(mq, NULL, topic, 1, 0, NULL);
+    if (a->cfg.fl_round)
+        mosquitto_subscribe_v5(mq, NULL, MOTE_FED_GLOBAL_TOPIC, 1, 0, NULL);
     mote_agent_logf(a, "connected to %s", a->broker);
     publish_td(a);
     mote_agent_publish_state(a);
@@ -520,6 +535,10 @@ static void on_message(struct mosquitto *mq, void *user, const struct mosquitto_
     (void)p;
     char dev[MOTE_PROTO_ID_LEN];
     mote_proto_topic_t t;
+    if (a->cfg.fl_global && strcmp(m->topic, MOTE_FED_GLOBAL_TOPIC) == 0) {
+        a->cfg.fl_global(a->cfg.fl_user, a, m->payload, (size_t)m->payloadlen, mote_agent_now_ms());
+        return;
+    }
     if (mote_proto_topic_parse(m->topic, dev, &t) != MOTE_OK || strcmp(dev, a->id) != 0)
         return;
     int64_t now = mote_agent_now_ms();

@@ -36,6 +36,8 @@ extern "C" {
 
 typedef void (*mote_agent_log_fn)(void *user, const char *line);
 
+struct mote_agent;
+
 /* Models loaded by a set of agents, shared when their bytes are equal. */
 typedef struct mote_agent_cache {
     mote_device_model_t **m;
@@ -61,11 +63,18 @@ typedef struct mote_agent_config {
     uint32_t keepalive_s;      /* MQTT keepalive, 30 when 0 */
     uint32_t retry_ms;         /* chunk request timeout, 5000 when 0 */
     uint32_t max_inflight;     /* events in flight, 1..MOTE_AGENT_MAX_INFLIGHT (16) */
-    mote_equeue_sync_t sync;   /* fsync policy of the event queue */
+    mote_equeue_sync_t sync;   /* fsync policy of all device storage: event queue, A/B slots, state files */
     mote_device_config_t device;
     mote_agent_cache_t *cache; /* may be NULL */
     mote_agent_log_fn log;     /* may be NULL */
     void *log_user;
+    /* Federated rounds (docs/agent.md): a verified, accepted fl_round
+     * command, and each message on mote/v1/fl/global (untrusted bytes: the
+     * callee checks the fleet signature). NULL fl_round: the command is
+     * refused and the broadcast topic is not subscribed. */
+    void (*fl_round)(void *user, struct mote_agent *a, const mote_proto_cmd_t *c, int64_t now_ms);
+    void (*fl_global)(void *user, struct mote_agent *a, const void *buf, size_t len, int64_t now_ms);
+    void *fl_user;
 } mote_agent_config_t;
 
 typedef struct mote_agent_ota {
@@ -87,6 +96,7 @@ typedef struct mote_agent_stats {
     uint64_t bytes_evt, bytes_hb;       /* payload bytes sent */
     uint64_t by_kind[4];       /* events queued per mote_proto_evt_kind_t */
     uint64_t cmd_refused;
+    uint64_t bytes_fl;         /* federated update bytes published */
 } mote_agent_stats_t;
 
 typedef struct mote_agent {
@@ -158,6 +168,11 @@ int mote_agent_fd(const mote_agent_t *a);
 int mote_agent_want_write(const mote_agent_t *a);
 /* The socket is readable and/or writable. */
 void mote_agent_io(mote_agent_t *a, int readable, int writable, int64_t now_ms);
+
+/* Publish a federated update on mote/v1/d/<id>/fl/up at QoS 1 (libmosquitto
+ * keeps it until PUBACK while connected). MOTE_ERR_STATE when not
+ * connected, MOTE_ERR_IO when the client refuses it. */
+mote_status_t mote_agent_publish_fl(mote_agent_t *a, const void *buf, size_t len);
 
 /* Events waiting for a PUBACK. */
 size_t mote_agent_pending(const mote_agent_t *a);

@@ -29,8 +29,9 @@ mote_status_t mote_agent_load_model(mote_agent_t *a);
 void mote_agent_queue_event(mote_agent_t *a, mote_proto_evt_kind_t kind, const mote_device_result_t *r,
                             int64_t now_ms);
 
-/* Write `len` bytes to dir/name atomically (temp, fsync, rename). */
-mote_status_t mote_agent_write_file(const char *dir, const char *name, const void *buf, size_t len);
+/* Write `len` bytes to dir/name atomically (temp, rename); with `sync`
+ * also fsync the file and the folder, so it survives a power cut. */
+mote_status_t mote_agent_write_file(const char *dir, const char *name, const void *buf, size_t len, int sync);
 
 /* ota.c */
 void mote_agent_on_cmd(mote_agent_t *a, const void *buf, size_t len, int64_t now_ms);

@@ -1,6 +1,7 @@
 /* Crash-safe event queue (equeue.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "equeue.h"
+#include "mote/le.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,28 +20,6 @@
  * they are more than half of it, so a device that is never fully caught up
  * does not grow its log forever. */
 #define COMPACT_MIN_BYTES (1u << 20)
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 static void say(char *msg, size_t size, const char *fmt, ...)
 {
@@ -97,8 +76,8 @@ mote_status_t mote_equeue_scan(const void *buf, size_t len, mote_equeue_record_f
                 len - off, MOTE_EQUEUE_REC_HDR);
             return MOTE_ERR_TRUNCATED;
         }
-        uint32_t rl = get32(b + off);
-        uint64_t seq = get64(b + off + 4);
+        uint32_t rl = mote_le_get32(b + off);
+        uint64_t seq = mote_le_get64(b + off + 4);
         if (rl == 0 || rl > MOTE_EQUEUE_MAX_RECORD) {
             say(msg, msg_size, "record %lu at offset %zu: length %u out of range 1..%u", idx, off, rl,
                 MOTE_EQUEUE_MAX_RECORD);
@@ -110,7 +89,7 @@ mote_status_t mote_equeue_scan(const void *buf, size_t len, mote_equeue_record_f
             return MOTE_ERR_TRUNCATED;
         }
         const uint8_t *payload = b + off + MOTE_EQUEUE_REC_HDR;
-        if (get32(b + off + 12) != record_crc(b + off, payload, rl)) {
+        if (mote_le_get32(b + off + 12) != record_crc(b + off, payload, rl)) {
             say(msg, msg_size, "record %lu at offset %zu: CRC mismatch", idx, off);
             return MOTE_ERR_CORRUPT;
         }
@@ -196,11 +175,11 @@ static mote_status_t cursor_read(mote_equeue_t *q)
     }
     ssize_t r = read(fd, b, sizeof b);
     close(fd);
-    if (r != CURSOR_LEN || get32(b + 8) != CURSOR_MAGIC || get32(b + 12) != mote_crc32(b, 12)) {
+    if (r != CURSOR_LEN || mote_le_get32(b + 8) != CURSOR_MAGIC || mote_le_get32(b + 12) != mote_crc32(b, 12)) {
         say(q->msg, sizeof q->msg, "%s: damaged cursor (%zd bytes)", q->cursor, r);
         return MOTE_ERR_CORRUPT;
     }
-    q->acked = get64(b);
+    q->acked = mote_le_get64(b);
     return MOTE_OK;
 }
 
@@ -209,9 +188,9 @@ static mote_status_t cursor_write(mote_equeue_t *q, uint64_t acked)
 {
     char tmp[MOTE_EQUEUE_PATH_LEN + 8];
     uint8_t b[CURSOR_LEN];
-    put64(b, acked);
-    put32(b + 8, CURSOR_MAGIC);
-    put32(b + 12, mote_crc32(b, 12));
+    mote_le_put64(b, acked);
+    mote_le_put32(b + 8, CURSOR_MAGIC);
+    mote_le_put32(b + 12, mote_crc32(b, 12));
     snprintf(tmp, sizeof tmp, "%s.tmp", q->cursor);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0)
@@ -371,10 +350,10 @@ mote_status_t mote_equeue_append(mote_equeue_t *q, uint64_t seq, const void *dat
     uint8_t *rec = malloc(MOTE_EQUEUE_REC_HDR + len);
     if (!rec)
         return MOTE_ERR_NOMEM;
-    put32(rec, (uint32_t)len);
-    put64(rec + 4, seq);
+    mote_le_put32(rec, (uint32_t)len);
+    mote_le_put64(rec + 4, seq);
     memcpy(rec + MOTE_EQUEUE_REC_HDR, data, len);
-    put32(rec + 12, record_crc(rec, rec + MOTE_EQUEUE_REC_HDR, (uint32_t)len));
+    mote_le_put32(rec + 12, record_crc(rec, rec + MOTE_EQUEUE_REC_HDR, (uint32_t)len));
     /* One write: a crash leaves a prefix of this record, never a hole. */
     int bad = write_full(q->fd, rec, MOTE_EQUEUE_REC_HDR + len, q->size) != 0;
     free(rec);

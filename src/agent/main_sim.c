@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include "agent.h"
+#include "fl_dev.h"
 #include "keys.h"
 #include "pack.h"
 #include "source.h"
@@ -29,6 +30,7 @@ static const char *USAGE =
     "                [--pass P | --pass-file FILE] [--cafile CA --cert-dir DIR]\n"
     "                [--first K] [--small-ram N:BYTES] [--heartbeat S] [--warmup N]\n"
     "                [--sync] [--drain-s S]\n"
+    "                [--fed CONFIG [--fed-silent FRAC@ROUND] [--fed-attack K]]\n"
     "Simulates N devices (default 10), each running W windows (default 600) of\n"
     "the CWRU recordings in --data (default ../shared/data/cwru) at X times real\n"
     "time (default 50; 0 = as fast as the CPU allows). Device k starts on\n"
@@ -42,6 +44,13 @@ static const char *USAGE =
     "--pass-file: lines 'ID PASSWORD' (scripts/fleet-pki.sh passwords.txt);\n"
     "--cert-dir: client certificates DIR/ID.crt and DIR/ID.key (with --cafile);\n"
     "--small-ram N:BYTES: the last N devices announce mote:ramBytes BYTES.\n"
+    "--fed CONFIG: federated rounds (docs/federated.md) on the data of a `mote fed\n"
+    "sim` config whose backbone is a .tflite; device k trains slice k; runs until\n"
+    "SIGTERM/SIGINT. --fed-silent F@R: the last F (0..1) of the devices train\n"
+    "round R but never upload it; --fed-attack K: device 0 sends a saturated\n"
+    "update, device 1 (K >= 2) a NaN step.\n"
+    "--sync: fsync each device's storage (event queue, slots, state files) as a\n"
+    "real device does; off by default, as all simulated devices share one disk.\n"
     "Summary on stdout.\n"
     "Exit status: 0 every event acknowledged, 1 failure, 2 usage.\n";
 
@@ -68,11 +77,16 @@ typedef struct simdev {
     int64_t detect_win;     /* first anomaly/class event at or after it */
     uint64_t false_alarms;  /* anomaly/class events before any injection */
     uint64_t seen;          /* anomaly + class events counted so far */
+    mote_fl_dev_t fl;       /* with --fed */
 } simdev_t;
 
 typedef struct sim {
     const char *broker, *pk, *state, *install, *data, *faults, *prefix, *pass;
-    const char *pass_file, *cafile, *cert_dir;
+    const char *pass_file, *cafile, *cert_dir, *fed;
+    double fed_silent;
+    uint32_t fed_silent_round, fed_attack;
+    fsim_t fsim;
+    int has_fsim;
     uint32_t n, windows, heartbeat, warmup, drain_s, first, small_n;
     uint64_t small_ram;
     double speed, rate;
@@ -128,6 +142,18 @@ static int parse_small_ram(sim_t *s, const char *x)
     return 0;
 }
 
+static int parse_silent(sim_t *s, const char *x)
+{
+    double f;
+    unsigned r;
+    char end;
+    if (sscanf(x, "%lf@%u%c", &f, &r, &end) != 2 || !(f >= 0 && f <= 1) || r == 0)
+        return -1;
+    s->fed_silent = f;
+    s->fed_silent_round = r;
+    return 0;
+}
+
 static int parse_opt(sim_t *s, int argc, char **argv, int *i)
 {
     const char *a = argv[*i];
@@ -150,6 +176,9 @@ static int parse_opt(sim_t *s, int argc, char **argv, int *i)
     else if (!strcmp(a, "--cert-dir")) s->cert_dir = x;
     else if (!strcmp(a, "--first") && !num(x, 0, 1e8, &v)) s->first = (uint32_t)v;
     else if (!strcmp(a, "--small-ram")) return parse_small_ram(s, x);
+    else if (!strcmp(a, "--fed")) s->fed = x;
+    else if (!strcmp(a, "--fed-silent")) return parse_silent(s, x);
+    else if (!strcmp(a, "--fed-attack") && !num(x, 0, 2, &v)) s->fed_attack = (uint32_t)v;
     else if (!strcmp(a, "--devices") && !num(x, 1, 100000, &v)) s->n = (uint32_t)v;
     else if (!strcmp(a, "--windows") && !num(x, 1, 1e9, &v)) s->windows = (uint32_t)v;
     else if (!strcmp(a, "--speed") && !num(x, 0, 1e9, &v)) s->speed = v;
@@ -401,6 +430,24 @@ static int credentials(sim_t *s, simdev_t *d, mote_agent_config_t *c)
     return 0;
 }
 
+/* Device k trains slice k; the last fed_silent of them drop out of one
+ * round, the first fed_attack misbehave. */
+static int fed_device(sim_t *s, uint32_t k, mote_agent_config_t *c)
+{
+    simdev_t *d = &s->d[k];
+    if (mote_fl_dev_init(&d->fl, &s->fsim, k, s->fleet_pk) != MOTE_OK) {
+        fprintf(stderr, "mote-sim: %s: cannot set up the federated client\n", d->id);
+        return 1;
+    }
+    const uint32_t n_silent = (uint32_t)ceil(s->fed_silent * s->n - 1e-9);
+    if (k + n_silent >= s->n && n_silent)
+        d->fl.silent_round = s->fed_silent_round;
+    if (k < s->fed_attack)
+        d->fl.c.attack = k == 0 ? MOTE_FED_SATURATE : MOTE_FED_NAN_STEP;
+    mote_fl_dev_hook(&d->fl, c);
+    return 0;
+}
+
 static int open_device(sim_t *s, uint32_t k, const uint8_t *bundle, size_t blen)
 {
     simdev_t *d = &s->d[k];
@@ -424,6 +471,8 @@ static int open_device(sim_t *s, uint32_t k, const uint8_t *bundle, size_t blen)
     c.cache = &s->cache;
     c.log = log_line;
     if (credentials(s, d, &c))
+        return 1;
+    if (s->has_fsim && fed_device(s, k, &c))
         return 1;
     if (mote_agent_open(&d->a, &c) != MOTE_OK) {
         fprintf(stderr, "mote-sim: %s: %s\n", dir, d->a.msg);
@@ -518,7 +567,7 @@ static void run(sim_t *s)
             last_step = now;
         }
         poll_all(s, p, idx, fed ? 0 : 10);
-        if (all_done(s, 0) && !drain_end) {
+        if (all_done(s, 0) && !drain_end && !s->has_fsim) {
             drain_end = now + (int64_t)s->drain_s * 1000;
             fprintf(stderr, "mote-sim: every window processed after %.2f s, draining\n",
                     (double)(now - t0) / 1000.0);
@@ -538,6 +587,18 @@ static double cpu_s(void)
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
            ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
+}
+
+static void fed_report(const sim_t *s)
+{
+    uint64_t rounds = 0, up = 0, bup = 0, bdown = 0;
+    for (uint32_t k = 0; k < s->n; k++)
+        rounds += s->d[k].fl.rounds, up += s->d[k].fl.uploads, bup += s->d[k].fl.bytes_up,
+            bdown += s->d[k].fl.bytes_down;
+    printf("fl: rounds trained %llu, uploads %llu, update bytes up %llu (%.0f per device), "
+           "global bytes down %llu (%.0f per device)\n",
+           (unsigned long long)rounds, (unsigned long long)up, (unsigned long long)bup,
+           (double)bup / s->n, (unsigned long long)bdown, (double)bdown / s->n);
 }
 
 static int report(const sim_t *s, double wall, double cpu)
@@ -579,6 +640,8 @@ static int report(const sim_t *s, double wall, double cpu)
            (unsigned long long)bev, ev ? (double)bev / (double)ev : 0.0, (unsigned long long)bhb,
            (unsigned long long)nhb, nhb ? (double)bhb / (double)nhb : 0.0, raw,
            raw > 0 ? 100.0 * (1.0 - (double)(bev + bhb) / raw) : 0.0);
+    if (s->has_fsim)
+        fed_report(s);
     printf("time: wall %.2f s, cpu %.2f s, %.1f us cpu per device-window\n", wall, cpu,
            win ? cpu * 1e6 / (double)win : 0.0);
     return pend ? 1 : 0;
@@ -600,6 +663,25 @@ static void raise_nofile(uint32_t n)
                 (unsigned long long)r.rlim_cur, n, n * FDS_PER_DEVICE + 64);
 }
 
+static int load_fed(sim_t *s)
+{
+    char msg[MOTE_FED_SIM_MSG_LEN];
+    if (fsim_load(&s->fsim, s->fed, NULL, 1, msg, sizeof msg) != MOTE_OK) {
+        fprintf(stderr, "mote-sim: --fed %s: %s\n", s->fed, msg);
+        fsim_free(&s->fsim);
+        return 1;
+    }
+    s->has_fsim = 1;
+    if (s->n > s->fsim.cfg.devices) {
+        fprintf(stderr, "mote-sim: --fed %s: %u devices but the config has %u slices\n", s->fed, s->n,
+                s->fsim.cfg.devices);
+        return 1;
+    }
+    fprintf(stderr, "mote-sim: federated data: %u slices, %u parameters per head\n", s->fsim.cfg.devices,
+            s->fsim.n_params);
+    return 0;
+}
+
 static int setup(sim_t *s)
 {
     char msg[512];
@@ -613,6 +695,8 @@ static int setup(sim_t *s)
         fprintf(stderr, "mote-sim: %s\n", msg);
         return 1;
     }
+    if (s->fed && load_fed(s))
+        return 1;
     s->d = calloc(s->n, sizeof *s->d);
     if (!s->d)
         return 1;
@@ -660,6 +744,7 @@ int main(int argc, char **argv)
     for (uint32_t k = 0; s.d && k < s.n; k++) {
         mote_source_free(&s.d[k].src);
         mote_agent_close(&s.d[k].a);
+        mote_fl_dev_free(&s.d[k].fl);
         free(s.d[k].pass);
         free(s.d[k].cert);
         free(s.d[k].key);
@@ -668,6 +753,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < s.n_recs; i++)
         mote_recording_unref(s.recs[i]);
     free(s.recs);
+    if (s.has_fsim)
+        fsim_free(&s.fsim);
     mote_agent_cache_clear(&s.cache);
     mosquitto_lib_cleanup();
     return rc;

@@ -56,7 +56,7 @@ static void ota_save(mote_agent_t *a)
         snprintf(hex + 2 * i, 3, "%02x", a->ota.bundle[i]);
     int n = snprintf(line, sizeof line, "%llu %llu %u %s\n", (unsigned long long)a->ota.version,
                      (unsigned long long)a->ota.size, a->ota.chunk, hex);
-    if (mote_agent_write_file(a->dir, "ota.pending", line, (size_t)n) != MOTE_OK)
+    if (mote_agent_write_file(a->dir, "ota.pending", line, (size_t)n, a->cfg.sync == MOTE_EQUEUE_SYNC) != MOTE_OK)
         mote_agent_logf(a, "ota: cannot save the download record");
 }
 
@@ -286,7 +286,7 @@ static int accept_seq(mote_agent_t *a, uint64_t seq)
 {
     char line[32];
     int n = snprintf(line, sizeof line, "%llu\n", (unsigned long long)seq);
-    if (mote_agent_write_file(a->dir, "cmd.seq", line, (size_t)n) != MOTE_OK) {
+    if (mote_agent_write_file(a->dir, "cmd.seq", line, (size_t)n, a->cfg.sync == MOTE_EQUEUE_SYNC) != MOTE_OK) {
         refuse(a, "%s", "cannot persist the command seq");
         return 0;
     }
@@ -319,6 +319,15 @@ void mote_agent_on_cmd(mote_agent_t *a, const void *buf, size_t len, int64_t now
     case MOTE_OP_DEPLOY: deploy(a, &c, now_ms); break;
     case MOTE_OP_ROLLBACK: rollback(a, &c, now_ms); break;
     case MOTE_OP_CONFIG: configure(a, &c); break;
+    case MOTE_OP_FL_ROUND:
+        if (a->cfg.fl_round) {
+            /* No state message per round: the upload itself is the answer. */
+            snprintf(a->cmd_status, sizeof a->cmd_status, "ok");
+            a->reason[0] = '\0';
+            a->cfg.fl_round(a->cfg.fl_user, a, &c, now_ms);
+            break;
+        }
+        /* fall through */
     default: refuse(a, "%s: not supported by this agent", mote_proto_op_str(c.op)); break;
     }
 }

@@ -127,6 +127,26 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Up to this many targets are listed in the campaign.start entry; every
+ * device also gets its own deploy entry, and a ledger body is at most
+ * 64 KB (about 3,000 ids). */
+#define LEDGER_LIST_MAX 500
+
+/* SHA-256 (hex) of the sorted target ids joined by newlines: names the
+ * target set in the ledger however large it is. */
+static const char *targets_sha256(const char *const *devs, size_t n, char hex[65])
+{
+    crypto_hash_sha256_state st;
+    uint8_t h[32];
+    crypto_hash_sha256_init(&st);
+    for (size_t i = 0; i < n; i++) {
+        crypto_hash_sha256_update(&st, (const uint8_t *)devs[i], strlen(devs[i]));
+        crypto_hash_sha256_update(&st, (const uint8_t *)"\n", 1);
+    }
+    crypto_hash_sha256_final(&st, h);
+    return mote_hex_encode(h, 32, hex);
+}
+
 mote_status_t mote_campaign_create_for(mote_moted_t *m, const json_t *spec, const char *const *devices, size_t n,
                                        const char *user, char id_out[64], char *err, size_t errsz)
 {
@@ -169,10 +189,14 @@ mote_status_t mote_campaign_create_for(mote_moted_t *m, const json_t *spec, cons
     }
     if (st == MOTE_OK) {
         snprintf(id_out, 64, "%s", c.id);
-        json_t *b =
-            json_pack("{s:s,s:s,s:I,s:O,s:s,s:I,s:I,s:s}", "campaign", c.id, "model", c.model, "version",
-                      (json_int_t)c.version, "devices", list, "stages", stages, "max_fail_pct",
-                      (json_int_t)c.max_fail_pct, "stage_timeout_s", (json_int_t)c.timeout_s, "user", user ? user : "");
+        char sha[65];
+        json_t *b = json_pack("{s:s,s:s,s:I,s:I,s:s,s:s,s:I,s:I,s:s}", "campaign", c.id, "model", c.model, "version",
+                              (json_int_t)c.version, "n_devices", (json_int_t)n, "devices_sha256",
+                              targets_sha256(devs, n, sha), "stages", stages, "max_fail_pct",
+                              (json_int_t)c.max_fail_pct, "stage_timeout_s", (json_int_t)c.timeout_s, "user",
+                              user ? user : "");
+        if (b && n <= LEDGER_LIST_MAX)
+            json_object_set(b, "devices", list);
         mote_moted_ledger(m, "campaign.start", b);
         json_decref(b);
         mote_moted_log(m, "campaign %s: %s v%" PRIu64 " to %zu devices, stages %s", c.id, c.model, c.version, n,
@@ -466,39 +490,101 @@ mote_status_t mote_campaign_stop(mote_moted_t *m, const char *id, const char *us
 
 /* ---- progress ---- */
 
-static void claim_stage(mote_moted_t *m, const camp_t *c)
+#define CLAIM_BUDGET_MS 2000 /* per tick, so stops and other campaigns get a turn */
+
+static uint32_t claim_size(const mote_moted_t *m)
+{
+    return m->cfg.claim_batch ? m->cfg.claim_batch : 256;
+}
+
+/* Claim up to claim_size() pending devices of the current stage. The claim
+ * is one UPDATE ... RETURNING: each device is sent once even when two
+ * moted instances tick the same campaign. */
+static void claim_batch(mote_moted_t *m, const camp_t *c, idlist_t *l)
 {
     char err[256];
     I64S(now, mote_store_now_ms());
     I64S(stage, c->stage);
-    const char *p[] = {now, now, c->id, stage};
-    idlist_t l = {0};
-    /* The claim is one UPDATE ... RETURNING: each device is sent once even
-     * when two moted instances tick the same campaign. */
+    I64S(lim, claim_size(m));
+    const char *p[] = {now, now, c->id, c->id, stage, lim};
     if (mote_store_exec(m->store,
-                        "UPDATE campaign_devices SET state = 'sent', sent_at = ?, updated = ?"
-                        " WHERE campaign = ? AND stage <= ? AND state = 'pending' RETURNING device",
-                        p, 4, collect_id, &l, NULL, err, sizeof err) != MOTE_OK)
+                        "UPDATE campaign_devices SET state = 'sent', sent_at = ?, updated = ? WHERE campaign = ?"
+                        " AND state = 'pending' AND device IN (SELECT device FROM campaign_devices WHERE campaign = ?"
+                        " AND stage <= ? AND state = 'pending' ORDER BY device LIMIT ?) RETURNING device",
+                        p, 6, collect_id, l, NULL, err, sizeof err) != MOTE_OK)
         mote_moted_log(m, "campaign %s: %s", c->id, err);
-    for (size_t i = 0; i < l.n; i++) {
-        const char *dev = l.ids[i];
-        mote_store_twin_t t;
-        if (mote_store_twin_get(m->store, dev, &t, err, sizeof err) > 0 && strcmp(t.model, c->model) == 0 &&
-            t.version == c->version && strcmp(t.slot_state, "confirmed") == 0) {
-            set_cdev(m, c->id, dev, "confirmed", "already running this version");
-            continue;
-        }
-        if (mote_moted_deploy(m, dev, c->model, c->version, c->id, err, sizeof err) != MOTE_OK) {
-            set_cdev(m, c->id, dev, "failed", err);
-            continue;
-        }
-        mote_store_twin_get(m->store, dev, &t, err, sizeof err);
-        I64S(seq, t.sent_seq);
-        const char *q[] = {seq, c->id, dev};
-        mote_store_exec(m->store, "UPDATE campaign_devices SET seq = ? WHERE campaign = ? AND device = ?", q, 3, NULL,
-                        NULL, NULL, err, sizeof err);
+}
+
+/* Record each device's outcome of a batch in one transaction. */
+static void record_batch(mote_moted_t *m, const camp_t *c, char *const *devs, size_t n,
+                         const mote_moted_deploy_result_t *res)
+{
+    char err[256];
+    I64S(now, mote_store_now_ms());
+    if (mote_store_begin(m->store, err, sizeof err) != MOTE_OK) {
+        mote_moted_log(m, "campaign %s: %s", c->id, err);
+        return;
     }
-    idlist_free(&l);
+    for (size_t i = 0; i < n; i++) {
+        I64S(seq, res[i].seq);
+        const char *q[] = {seq, c->id, devs[i]};
+        const char *f[] = {res[i].why, now, c->id, devs[i]};
+        if (res[i].st == MOTE_OK)
+            mote_store_exec(m->store, "UPDATE campaign_devices SET seq = ? WHERE campaign = ? AND device = ?", q, 3,
+                            NULL, NULL, NULL, err, sizeof err);
+        else
+            mote_store_exec(m->store,
+                            "UPDATE campaign_devices SET state = 'failed', reason = ?, updated = ?"
+                            " WHERE campaign = ? AND device = ?",
+                            f, 4, NULL, NULL, NULL, err, sizeof err);
+    }
+    if (mote_store_commit(m->store, err, sizeof err) != MOTE_OK)
+        mote_moted_log(m, "campaign %s: %s", c->id, err);
+}
+
+/* Send one claimed batch: devices already on the version are confirmed
+ * at once, the others get their deploy through one moted batch. */
+static void send_batch(mote_moted_t *m, const camp_t *c, idlist_t *l)
+{
+    char err[256];
+    size_t k = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        mote_store_twin_t t;
+        if (mote_store_twin_get(m->store, l->ids[i], &t, err, sizeof err) > 0 && strcmp(t.model, c->model) == 0 &&
+            t.version == c->version && strcmp(t.slot_state, "confirmed") == 0) {
+            set_cdev(m, c->id, l->ids[i], "confirmed", "already running this version");
+            free(l->ids[i]);
+            continue;
+        }
+        l->ids[k++] = l->ids[i];
+    }
+    l->n = k;
+    mote_moted_deploy_result_t *res = calloc(k ? k : 1, sizeof *res);
+    if (!res)
+        return; /* the rows stay 'sent'; the stage timeout fails them */
+    mote_status_t st =
+        mote_moted_deploy_many(m, (const char *const *)l->ids, k, c->model, c->version, c->id, res, err, sizeof err);
+    for (size_t i = 0; st != MOTE_OK && i < k; i++) {
+        res[i].st = st;
+        snprintf(res[i].why, sizeof res[i].why, "%.150s", err);
+    }
+    record_batch(m, c, l->ids, k, res);
+    free(res);
+}
+
+static void claim_stage(mote_moted_t *m, const camp_t *c)
+{
+    int64_t t0 = mote_store_now_ms();
+    for (;;) {
+        idlist_t l = {0};
+        claim_batch(m, c, &l);
+        size_t got = l.n;
+        if (got)
+            send_batch(m, c, &l);
+        idlist_free(&l);
+        if (got < claim_size(m) || m->stop || mote_store_now_ms() - t0 > CLAIM_BUDGET_MS)
+            return;
+    }
 }
 
 static void expire(mote_moted_t *m, const camp_t *c)

@@ -72,6 +72,14 @@ const char *mote_console_mime(const char *path);
  * seen, 0/0 if none. */
 void mote_console_parse_progress(const char *log, size_t len, int *epoch, int *epochs);
 
+/* GET /api/stream (a mote_http_handler_fn; `moted` is the mote_moted_t):
+ * stored events as Server-Sent Events, one message per event ("id: ID",
+ * "event: event", "data: " + the row of GET /api/events), a ": keepalive"
+ * comment after 15 s of silence. Starts after the "Last-Event-ID" header,
+ * else after ?since=ID, else after the newest event preceded by the latest
+ * ?tail=N (0..1000). 400 names a malformed id. */
+void mote_console_events_stream(void *moted, const mote_http_req_t *req, mote_http_resp_t *resp);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,11 @@
 /* moted's HTTP server on libmicrohttpd: route table, bearer-token roles,
- * bounded request bodies (http.h). */
-#define _POSIX_C_SOURCE 200809L
+ * bounded request bodies, streamed bodies (http.h).
+ *
+ * One thread per connection: a Server-Sent Events stream keeps its
+ * connection for hours, and its reader blocks between events. In a small
+ * thread pool each open stream would stall every other request sharing
+ * its thread; here it stalls only itself. */
+#define _GNU_SOURCE /* POLLRDHUP */
 #include "http.h"
 
 #include <arpa/inet.h>
@@ -9,12 +14,15 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 typedef struct route {
     char method[8];
@@ -39,7 +47,22 @@ struct mote_http {
     int n_tokens;
     mote_http_session_fn session;
     void *session_ctx;
+    atomic_int stopping;  /* set before MHD_stop_daemon so streams end */
+    atomic_int n_streams; /* open streamed responses */
 };
+
+/* One streamed response on its connection. */
+typedef struct stream {
+    mote_http_t *srv;
+    mote_http_stream_fn next;
+    mote_http_stream_done_fn done;
+    void *ctx;
+    int fd; /* the connection's socket, to notice a closed peer; -1 unknown */
+    char *cookie;     /* the session cookie it was opened with; NULL for a bearer token */
+    int64_t check_ms; /* monotonic ms of the last session check */
+} stream_t;
+
+#define STREAM_RECHECK_MS 5000 /* a stream ends this soon after its session does */
 
 /* Per-connection upload state. */
 typedef struct upload {
@@ -82,6 +105,33 @@ void mote_http_error(mote_http_resp_t *resp, int status, const char *msg)
     mote_http_json(resp, status, s ? s : "{\"error\":\"out of memory\"}");
     free(s);
     json_decref(o);
+}
+
+void mote_http_resp_free(mote_http_resp_t *resp)
+{
+    free(resp->body);
+    if (resp->stream_done)
+        resp->stream_done(resp->stream_ctx);
+    memset(resp, 0, sizeof *resp);
+}
+
+int mote_http_parse_event_id(const char *s, uint64_t *id)
+{
+    if (!s)
+        return -1;
+    while (*s == ' ')
+        s++;
+    uint64_t v = 0;
+    size_t n = 0;
+    for (; s[n] >= '0' && s[n] <= '9'; n++) {
+        if (n == 19)
+            return -1;
+        v = v * 10 + (uint64_t)(s[n] - '0');
+    }
+    if (n == 0 || s[n] != '\0' || v > (uint64_t)INT64_MAX)
+        return -1;
+    *id = v;
+    return 0;
 }
 
 static int hexval(int c)
@@ -409,6 +459,104 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, mote_http_resp_t *res
     return ret;
 }
 
+/* The client hung up: an idle stream would otherwise hold its slot until
+ * the next keepalive write fails. */
+static int peer_gone(int fd)
+{
+    if (fd < 0)
+        return 0;
+    struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
+    if (poll(&p, 1, 0) <= 0)
+        return 0;
+    return (p.revents & (POLLHUP | POLLERR | POLLRDHUP | POLLNVAL)) != 0;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* A logout or an expired session must not leave its streams running: the
+ * role was checked once, when the stream opened. Resolving the session
+ * also counts as activity, so an open live page keeps an idle session
+ * alive (never past its absolute lifetime). */
+static int session_ended(stream_t *st)
+{
+    if (!st->cookie || !st->srv->session)
+        return 0;
+    int64_t now = mono_ms();
+    if (now - st->check_ms < STREAM_RECHECK_MS)
+        return 0;
+    st->check_ms = now;
+    mote_http_req_t req = {.method = "GET", .path = "", .query = "", .cookie = st->cookie, .csrf = ""};
+    char user[64], role[16];
+    user[0] = '\0';
+    return st->srv->session(st->srv->session_ctx, &req, user, role) != 0 || !user[0];
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    stream_t *st = cls;
+    for (;;) {
+        if (atomic_load(&st->srv->stopping) || peer_gone(st->fd) || session_ended(st))
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        long n = st->next(st->ctx, buf, max);
+        if (n > 0)
+            return (ssize_t)n;
+        if (n < 0)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+}
+
+static void stream_free(void *cls)
+{
+    stream_t *st = cls;
+    st->done(st->ctx);
+    atomic_fetch_sub(&st->srv->n_streams, 1);
+    free(st->cookie);
+    free(st);
+}
+
+/* A handler's stream becomes the response; past MOTE_HTTP_MAX_STREAMS,
+ * or without memory, a 503 instead. */
+static enum MHD_Result send_stream(mote_http_t *srv, struct MHD_Connection *c, mote_http_resp_t *resp)
+{
+    stream_t *st = NULL;
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    char *cookie = auth && *auth ? NULL : strdup(header(c, "Cookie"));
+    if (atomic_fetch_add(&srv->n_streams, 1) < MOTE_HTTP_MAX_STREAMS && (cookie || (auth && *auth)))
+        st = calloc(1, sizeof *st);
+    if (!st) {
+        free(cookie);
+        atomic_fetch_sub(&srv->n_streams, 1);
+        mote_http_resp_free(resp);
+        char msg[96];
+        snprintf(msg, sizeof msg, "too many open streams (at most %d): retry later", MOTE_HTTP_MAX_STREAMS);
+        mote_http_error(resp, 503, msg);
+        snprintf(resp->headers, sizeof resp->headers, "Retry-After: 5\r\n");
+        return send_resp(c, resp, 0);
+    }
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    *st = (stream_t){srv, resp->stream, resp->stream_done, resp->stream_ctx, ci ? ci->connect_fd : -1, cookie,
+                     mono_ms()};
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, st, stream_free);
+    if (!r) {
+        stream_free(st);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", resp->content_type[0] ? resp->content_type : "text/event-stream");
+    MHD_add_response_header(r, "Cache-Control", "no-cache");
+    add_headers(r, resp->headers);
+    /* Idle streams are expected; liveness is the keepalive's job. */
+    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)0);
+    enum MHD_Result ret = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 static int upload_add(upload_t *u, const char *data, size_t n)
 {
     if (u->too_large || u->len + n > MOTE_HTTP_MAX_BODY) {
@@ -449,7 +597,8 @@ static void handle(mote_http_t *srv, struct MHD_Connection *c, const char *url, 
     }
     mote_http_req_t req = {
         method, url,  qbuf, header(c, "Content-Type"), header(c, "Accept"),       u->body,
-        u->len, NULL, NULL, header(c, "Cookie"),       header(c, "X-CSRF-Token"), header(c, "If-None-Match")};
+        u->len, NULL, NULL, header(c, "Cookie"),       header(c, "X-CSRF-Token"), header(c, "If-None-Match"),
+        header(c, "Last-Event-ID")};
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     mote_http_dispatch(srv, &req, auth, resp);
 }
@@ -475,6 +624,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     mote_http_resp_t resp;
     memset(&resp, 0, sizeof resp);
     handle(srv, c, url, method, u, &resp);
+    if (resp.stream) {
+        free(resp.body);
+        resp.body = NULL;
+        return send_stream(srv, c, &resp);
+    }
     return send_resp(c, &resp, header(c, "Cookie")[0] == '\0');
 }
 
@@ -501,8 +655,10 @@ mote_status_t mote_http_start(mote_http_t *srv, const char *host, uint16_t port,
         snprintf(err, errsz, "http: '%s' is not an IPv4 address", host);
         return MOTE_ERR_ARG;
     }
-    srv->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, port, NULL, NULL, on_request, srv,
-                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)4,
+    atomic_store(&srv->stopping, 0);
+    srv->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL, port,
+                              NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a,
+                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)MOTE_HTTP_MAX_CONNECTIONS,
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT,
                               (unsigned)30, MHD_OPTION_END);
     if (!srv->d) {
@@ -522,6 +678,7 @@ uint16_t mote_http_port(const mote_http_t *srv)
 void mote_http_stop(mote_http_t *srv)
 {
     if (srv && srv->d) {
+        atomic_store(&srv->stopping, 1); /* open streams end within MOTE_HTTP_STREAM_WAIT_MS */
         MHD_stop_daemon(srv->d);
         srv->d = NULL;
     }

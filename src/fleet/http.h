@@ -3,9 +3,11 @@
  * Modules (devices API, graph /sparql, console) register handlers for a
  * method and a path prefix; the server collects the whole request body
  * (bounded by MOTE_HTTP_MAX_BODY), resolves the caller's identity (API
- * token or session cookie) and calls the first matching route. Handlers
- * run on the server's worker threads: a handler must be thread-safe with
- * respect to the state it shares. */
+ * token or session cookie) and calls the first matching route. Each
+ * connection has its own thread (at most MOTE_HTTP_MAX_CONNECTIONS):
+ * handlers must be thread-safe with respect to the state they share. A
+ * handler may answer with a stream (Server-Sent Events) instead of a
+ * buffered body. */
 #ifndef MOTE_HTTP_H
 #define MOTE_HTTP_H
 
@@ -33,7 +35,21 @@ typedef struct mote_http_req {
     const char *cookie;          /* raw "Cookie" header, "" if none (NULL tolerated) */
     const char *csrf;            /* "X-CSRF-Token" header, "" if none (NULL tolerated) */
     const char *if_none_match;   /* "If-None-Match" header, "" if none (NULL tolerated) */
+    const char *last_event_id;   /* "Last-Event-ID" header (SSE reconnect), "" if none (NULL tolerated) */
 } mote_http_req_t;
+
+/* A streamed body (Server-Sent Events), produced on the connection's own
+ * thread. `next` writes at most `cap` bytes to buf and returns how many;
+ * 0 when nothing is ready yet, after waiting at most about
+ * MOTE_HTTP_STREAM_WAIT_MS (the server calls again: returning 0 at once
+ * would spin); < 0 to end the stream. `done` frees ctx (once, also when
+ * the stream never started). */
+typedef long (*mote_http_stream_fn)(void *ctx, char *buf, size_t cap);
+typedef void (*mote_http_stream_done_fn)(void *ctx);
+
+#define MOTE_HTTP_STREAM_WAIT_MS 250 /* longest a stream's `next` may block when idle */
+#define MOTE_HTTP_MAX_STREAMS 32     /* open streams per server; more get 503 */
+#define MOTE_HTTP_MAX_CONNECTIONS 256 /* open connections (threads) per server */
 
 typedef struct mote_http_resp {
     int status;                  /* HTTP status code; 0 is treated as 500 */
@@ -41,6 +57,9 @@ typedef struct mote_http_resp {
     char *body;                  /* malloc'ed by the handler, freed by the server; may be NULL */
     size_t body_len;
     char headers[512];           /* extra header lines "Name: value\r\n"..., "" for none */
+    mote_http_stream_fn stream;  /* non-NULL: stream the body instead of `body` (status 200) */
+    mote_http_stream_done_fn stream_done;
+    void *stream_ctx;            /* owned by the response once `stream` is set */
 } mote_http_resp_t;
 
 /* A route handler fills `resp`. `user` is the pointer given at registration. */
@@ -51,6 +70,14 @@ typedef struct mote_http mote_http_t;
 /* Set resp to a JSON body (copied) / to {"error": msg} with `status`. */
 void mote_http_json(mote_http_resp_t *resp, int status, const char *json);
 void mote_http_error(mote_http_resp_t *resp, int status, const char *msg);
+
+/* Free what a response owns (body, stream context) and zero it. */
+void mote_http_resp_free(mote_http_resp_t *resp);
+
+/* Parse an event id as sent in "Last-Event-ID" or "?since=": 1..19 decimal
+ * digits (leading spaces allowed), value <= INT64_MAX. Returns 0 and sets
+ * *id, or -1 for anything else (empty, sign, junk, overflow). */
+int mote_http_parse_event_id(const char *s, uint64_t *id);
 
 /* Decode query parameter `key` of a raw query string into buf (NUL-terminated).
  * Returns 1 when present, 0 when absent, -1 when it does not fit or is malformed. */

@@ -722,6 +722,92 @@ static mote_status_t commit_line(mote_ledger_t *l, const char *line, size_t n, c
     return MOTE_ERR_IO;
 }
 
+/* Compact every body and check every kind up front, so a bad item
+ * refuses the whole batch before anything is written. */
+static char **prepare_bodies(const mote_ledger_item_t *items, size_t n, char *err, size_t errsz)
+{
+    char **bodies = calloc(n, sizeof *bodies);
+    for (size_t i = 0; bodies && i < n; i++) {
+        const char *kind = items[i].kind, *body = items[i].body_json;
+        if (!kind || !body || !kind_ok(kind, strlen(kind))) {
+            set_err(err, errsz, "item %zu: kind '%.40s' is not 1..%d of [a-z0-9_.-]", i, kind ? kind : "(null)",
+                    MOTE_LEDGER_KIND_LEN);
+        } else if ((bodies[i] = compact_body(body, err, errsz)) != NULL) {
+            continue;
+        }
+        for (size_t k = 0; k < i; k++)
+            free(bodies[k]);
+        free(bodies);
+        return NULL;
+    }
+    if (!bodies)
+        set_err(err, errsz, "out of memory");
+    return bodies;
+}
+
+/* Build the lines of a batch into one buffer, advancing seq and head as
+ * each line chains to the one before. Caller holds l->mu and restores
+ * seq/head when the write fails. */
+static char *build_batch(mote_ledger_t *l, const mote_ledger_item_t *items, char *const *bodies, size_t n,
+                         size_t *len_out)
+{
+    size_t cap = 0, len = 0;
+    for (size_t i = 0; i < n; i++)
+        cap += strlen(bodies[i]) + 512u;
+    char *buf = malloc(cap + 1), *line = malloc(MOTE_LEDGER_MAX_LINE + 1);
+    for (size_t i = 0; buf && line && i < n; i++) {
+        uint8_t hash[MOTE_LEDGER_HASH_LEN];
+        size_t k = build_line(l, items[i].kind, bodies[i], line, hash);
+        memcpy(buf + len, line, k);
+        len += k;
+        l->seq++;
+        memcpy(l->head, hash, sizeof hash);
+    }
+    free(line);
+    *len_out = len;
+    return buf;
+}
+
+mote_status_t mote_ledger_append_many(mote_ledger_t *l, const mote_ledger_item_t *items, size_t n,
+                                      uint64_t *first_seq, char *err, size_t errsz)
+{
+    if (!l || (!items && n))
+        return MOTE_ERR_ARG;
+    if (n == 0)
+        return MOTE_OK;
+    char **bodies = prepare_bodies(items, n, err, errsz);
+    if (!bodies)
+        return MOTE_ERR_FORMAT;
+    mote_status_t s = MOTE_ERR_STATE;
+    pthread_mutex_lock(&l->mu);
+    if (l->broken) {
+        set_err(err, errsz, "an earlier append failed half-way: reopen the ledger");
+    } else {
+        uint64_t seq0 = l->seq;
+        uint8_t head0[MOTE_LEDGER_HASH_LEN];
+        memcpy(head0, l->head, sizeof head0);
+        size_t len = 0;
+        char *buf = build_batch(l, items, bodies, n, &len);
+        s = buf ? commit_line(l, buf, len, err, errsz) : MOTE_ERR_NOMEM;
+        if (s == MOTE_OK) {
+            l->size += len;
+            if (first_seq)
+                *first_seq = seq0 + 1;
+            if (write_anchor(l) != 0)
+                fprintf(stderr, "mote ledger: %s: cannot write %s\n", l->path, l->head_path);
+        } else {
+            l->seq = seq0;
+            memcpy(l->head, head0, sizeof head0);
+        }
+        free(buf);
+    }
+    pthread_mutex_unlock(&l->mu);
+    for (size_t i = 0; i < n; i++)
+        free(bodies[i]);
+    free(bodies);
+    return s;
+}
+
 mote_status_t mote_ledger_append(mote_ledger_t *l, const char *kind, const char *body_json, uint64_t *seq_out,
                                  char *err, size_t errsz)
 {
@@ -731,34 +817,8 @@ mote_status_t mote_ledger_append(mote_ledger_t *l, const char *kind, const char 
         set_err(err, errsz, "kind '%.40s' is not 1..%d of [a-z0-9_.-]", kind, MOTE_LEDGER_KIND_LEN);
         return MOTE_ERR_ARG;
     }
-    char *body = compact_body(body_json, err, errsz);
-    char *buf = body ? malloc(MOTE_LEDGER_MAX_LINE + 1) : NULL;
-    if (!buf) {
-        free(body);
-        return body ? MOTE_ERR_NOMEM : MOTE_ERR_FORMAT;
-    }
-    uint8_t hash[MOTE_LEDGER_HASH_LEN];
-    mote_status_t s = MOTE_ERR_STATE;
-    pthread_mutex_lock(&l->mu);
-    if (l->broken) {
-        set_err(err, errsz, "an earlier append failed half-way: reopen the ledger");
-    } else {
-        size_t n = build_line(l, kind, body, buf, hash);
-        s = commit_line(l, buf, n, err, errsz);
-        if (s == MOTE_OK) {
-            l->size += n;
-            l->seq++;
-            memcpy(l->head, hash, sizeof hash);
-            if (seq_out)
-                *seq_out = l->seq;
-            if (write_anchor(l) != 0)
-                fprintf(stderr, "mote ledger: %s: cannot write %s\n", l->path, l->head_path);
-        }
-    }
-    pthread_mutex_unlock(&l->mu);
-    free(body);
-    free(buf);
-    return s;
+    mote_ledger_item_t it = {kind, body_json};
+    return mote_ledger_append_many(l, &it, 1, seq_out, err, errsz);
 }
 
 void mote_ledger_head(mote_ledger_t *l, uint64_t *seq, uint8_t hash[MOTE_LEDGER_HASH_LEN])

@@ -144,6 +144,22 @@ mote_status_t mote_ledger_open(mote_ledger_t **out, const char *path, const uint
 mote_status_t mote_ledger_append(mote_ledger_t *l, const char *kind, const char *body_json, uint64_t *seq_out,
                                  char *err, size_t errsz);
 
+/* One entry of a batch: kind and JSON object body as for append. */
+typedef struct mote_ledger_item {
+    const char *kind;
+    const char *body_json;
+} mote_ledger_item_t;
+
+/* Append n entries in order with one write and one fsync: a crash leaves
+ * none, some leading ones, or all of them (a torn last line is repaired at
+ * open), never a gap. Any bad kind or body refuses the whole batch before
+ * anything is written (MOTE_ERR_FORMAT, `err` names the item). Why: a
+ * campaign records one entry per device, and an fsync per entry would cap
+ * deploys at the disk's fsync rate. *first_seq (may be NULL) gets the seq
+ * of the first entry. n == 0 does nothing. Thread-safe. */
+mote_status_t mote_ledger_append_many(mote_ledger_t *l, const mote_ledger_item_t *items, size_t n,
+                                      uint64_t *first_seq, char *err, size_t errsz);
+
 /* Last seq (0 when empty) and head hash of an open ledger. Thread-safe. */
 void mote_ledger_head(mote_ledger_t *l, uint64_t *seq, uint8_t hash[MOTE_LEDGER_HASH_LEN]);
 

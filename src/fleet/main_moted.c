@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "console.h"
 #include "graph_http.h"
+#include "fl_server.h"
 #include "keys.h"
 #include "moted.h"
 
@@ -41,13 +42,18 @@ static const char USAGE[] =
     "                       campaign targets by SPARQL query\n"
     "  --web DIR            serve the web console from DIR (needs --users)\n"
     "  --users FILE         console users (mote user add); --datasets DIR: specs offered to it\n"
+    "  --fed CONFIG         federated rounds over MQTT on a `mote fed sim` config (docs/federated.md);\n"
+    "                       --fed-rounds N (run N rounds; more via POST /api/fed/rounds),\n"
+    "                       --fed-out DIR (rounds.csv, final head), --fed-deadline-ms MS (5000),\n"
+    "                       --fed-devices N (trainable devices to wait for; default: the config's)\n"
     "\n"
     "Logs go to stderr. SIGTERM or SIGINT stops it cleanly.\n"
     "exit status: 0 stopped by a signal, 1 failure, 2 usage error\n";
 
 typedef struct opts {
     const char *state, *key, *http, *tokens, *broker, *user, *pass, *pass_file, *cafile, *cert, *key_file, *client, *db,
-        *users, *web, *datasets, *graph;
+        *users, *web, *datasets, *graph, *fed, *fed_out;
+    long fed_rounds, fed_deadline, fed_devices;
     int shared;
     long chunk, resend, tick;
 } opts_t;
@@ -81,7 +87,7 @@ static int parse_args(int argc, char **argv, opts_t *o)
         {"--broker", &o->broker}, {"--user", &o->user},     {"--pass", &o->pass},    {"--pass-file", &o->pass_file},
         {"--cafile", &o->cafile}, {"--cert", &o->cert},     {"--key", &o->key_file}, {"--client-id", &o->client},
         {"--db", &o->db},         {"--users", &o->users},   {"--web", &o->web},      {"--datasets", &o->datasets},
-        {"--graph", &o->graph}};
+        {"--graph", &o->graph},   {"--fed", &o->fed},       {"--fed-out", &o->fed_out}};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int done = 0;
@@ -101,6 +107,14 @@ static int parse_args(int argc, char **argv, opts_t *o)
             long *dst = a[2] == 'c' ? &o->chunk : a[2] == 'r' ? &o->resend : &o->tick;
             long hi = a[2] == 'c' ? 65536 : 3600000;
             if (i + 1 >= argc || num_opt(argv[i + 1], 1, hi, dst) != 0)
+                return usage_err("option %s needs a positive number in range", a);
+            i++;
+        } else if (strcmp(a, "--fed-rounds") == 0 || strcmp(a, "--fed-deadline-ms") == 0 ||
+                   strcmp(a, "--fed-devices") == 0) {
+            long *dst = strcmp(a, "--fed-rounds") == 0        ? &o->fed_rounds
+                        : strcmp(a, "--fed-deadline-ms") == 0 ? &o->fed_deadline
+                                                              : &o->fed_devices;
+            if (i + 1 >= argc || num_opt(argv[i + 1], 1, 3600000, dst) != 0)
                 return usage_err("option %s needs a positive number in range", a);
             i++;
         } else {
@@ -166,6 +180,7 @@ typedef struct run {
     mote_http_t *srv;
     mote_auth_t *auth;
     mote_console_t *con;
+    mote_fl_t *fl;
 } run_t;
 
 /* Console logins go to the ledger. */
@@ -218,10 +233,31 @@ static int console_setup(const opts_t *o, run_t *r, mote_graph_t *graph, char *e
     return 0;
 }
 
+/* Federated rounds (optional): data loaded and an open round resumed
+ * before MQTT starts, routes before moted's own. */
+static int fed_setup(const opts_t *o, run_t *r, char *err, size_t errsz)
+{
+    if (!o->fed)
+        return 0;
+    const mote_fl_config_t fc = {.config = o->fed, .out_dir = o->fed_out, .rounds = (uint32_t)o->fed_rounds,
+                                 .deadline_ms = (uint32_t)o->fed_deadline, .min_devices = (uint32_t)o->fed_devices};
+    if (o->fed_out && mkdir(o->fed_out, 0755) != 0 && errno != EEXIST) {
+        snprintf(err, errsz, "--fed-out %s: %s", o->fed_out, strerror(errno));
+        return -1;
+    }
+    if (mote_fl_create(r->m, &fc, &r->fl, err, errsz) != MOTE_OK)
+        return -1;
+    if (mote_fl_routes(r->fl, r->srv) != MOTE_OK) {
+        snprintf(err, errsz, "too many routes");
+        return -1;
+    }
+    return 0;
+}
+
 static int serve(const opts_t *o, mote_moted_config_t *cfg, const char *http_host, int http_port)
 {
     char err[512];
-    run_t r = {NULL, NULL, NULL, NULL};
+    run_t r = {NULL, NULL, NULL, NULL, NULL};
     mote_graph_t *graph = NULL;
     err[0] = '\0';
     int rc = 1;
@@ -240,6 +276,10 @@ static int serve(const opts_t *o, mote_moted_config_t *cfg, const char *http_hos
     }
     if (console_setup(o, &r, graph, err, sizeof err) != 0) {
         fprintf(stderr, "moted: console: %s\n", err);
+        goto out;
+    }
+    if (fed_setup(o, &r, err, sizeof err) != 0) {
+        fprintf(stderr, "moted: %s\n", err);
         goto out;
     }
     if ((graph && mote_graph_http_register(r.srv, graph, "viewer") != MOTE_OK) ||
@@ -267,6 +307,8 @@ out:
     mote_http_destroy(r.srv);
     mote_console_destroy(r.con);
     mote_auth_close(r.auth);
+    mote_moted_stop(r.m); /* its threads use the federated rounds too */
+    mote_fl_destroy(r.fl);
     mote_moted_destroy(r.m); /* its threads use the graph: stop them first */
     mote_graph_close(graph);
     return rc;

@@ -1,6 +1,7 @@
 /* moted core: life cycle, MQTT message handling, commands, reconciliation
  * and model registration (moted.h). */
 #define _POSIX_C_SOURCE 200809L
+#include "fl_server.h"
 #include "moted_int.h"
 
 #include <errno.h>
@@ -144,7 +145,7 @@ void mote_moted_stats(mote_moted_t *m, mote_moted_stats_t *st)
 
 /* ---- MQTT ---- */
 
-static const char *const SUFFIX[] = {"td", "evt", "hb", "state", "ota/req"};
+static const char *const SUFFIX[] = {"td", "evt", "hb", "state", "ota/req", "fl/up"};
 
 static void on_connect(struct mosquitto *mq, void *user, int rc, int flags, const mosquitto_property *props)
 {
@@ -249,10 +250,7 @@ static void handle_hb(mote_moted_t *m, const char *dev, const struct mosquitto_m
         bad(m, dev, "heartbeat", "cannot re-encode");
         return;
     }
-    int64_t now = mote_store_now_ms();
-    if (mote_store_device_touch(m->store, dev, now, err, sizeof err) != MOTE_OK ||
-        mote_store_twin_health(m->store, dev, json, now, err, sizeof err) != MOTE_OK)
-        mote_moted_log(m, "%s: store: %s", dev, err);
+    moted_evq_put_hb(m, dev, json);
 }
 
 static void graph_deployment(mote_moted_t *m, const char *dev, const mote_proto_state_t *s);
@@ -270,16 +268,12 @@ static void handle_state(mote_moted_t *m, const char *dev, const struct mosquitt
         bad(m, dev, "state", "cannot re-encode");
         return;
     }
-    mote_store_reported_t r = {s.model.name, s.model.version, s.previous.name, s.previous.version, s.slot, s.slot_state,
-                               s.ota.status, s.ota.version,   s.cmd_seq,       s.cmd_status,       json};
-    int64_t now = mote_store_now_ms();
-    if (mote_store_device_touch(m->store, dev, now, err, sizeof err) != MOTE_OK ||
-        mote_store_twin_reported(m->store, dev, &r, now, err, sizeof err) != MOTE_OK) {
-        mote_moted_log(m, "%s: store: %s", dev, err);
-        return;
-    }
-    mote_campaign_on_state(m, dev, &s);
-    graph_deployment(m, dev, &s);
+    moted_evq_put_state(m, dev, &s, json);
+}
+
+void moted_state_applied(mote_moted_t *m, const char *dev, const mote_proto_state_t *s)
+{
+    graph_deployment(m, dev, s);
     moted_reconcile(m, dev, 0);
 }
 
@@ -325,6 +319,7 @@ static void on_message(struct mosquitto *mq, void *user, const struct mosquitto_
     case MOTE_TOPIC_HB: handle_hb(m, dev, msg); break;
     case MOTE_TOPIC_STATE: handle_state(m, dev, msg); break;
     case MOTE_TOPIC_OTA_REQ: handle_ota_req(m, dev, msg); break;
+    case MOTE_TOPIC_FL_UP: mote_fl_on_up(m->fl, dev, msg->payload, (size_t)msg->payloadlen); break;
     default: m->n_bad++; break;
     }
 }
@@ -363,6 +358,7 @@ static void *ticker_main(void *arg)
     unsigned ticks = 0;
     while (!m->stop) {
         mote_campaign_tick(m);
+        mote_fl_tick(m->fl); /* federated rounds, when moted --fed */
         if (++ticks % 10 == 0)
             moted_reconcile_sweep(m);
         struct timespec d = {0, (long)m->cfg.tick_ms * 1000000L};
@@ -418,11 +414,15 @@ void mote_moted_stop(mote_moted_t *m)
     if (m->mq) {
         mosquitto_disconnect_v5(m->mq, 0, NULL);
         mosquitto_loop_stop(m->mq, false);
-        mosquitto_destroy(m->mq);
-        m->mq = NULL;
         m->connected = 0;
     }
-    moted_evq_stop(m); /* after MQTT: nothing queues any more */
+    /* After the MQTT thread (nothing queues any more) and before the
+     * client goes: draining may still reconcile, i.e. publish. */
+    moted_evq_stop(m);
+    if (m->mq) {
+        mosquitto_destroy(m->mq);
+        m->mq = NULL;
+    }
 }
 
 void mote_moted_destroy(mote_moted_t *m)
@@ -462,33 +462,6 @@ static mote_status_t send_cmd(mote_moted_t *m, mote_proto_cmd_t *c, char *err, s
     return mote_store_twin_sent(m->store, c->dev, c->seq, c->ts, err, errsz);
 }
 
-static mote_status_t send_deploy(mote_moted_t *m, const char *dev, const mote_store_model_t *md, const char *campaign,
-                                 char *err, size_t errsz)
-{
-    mote_proto_cmd_t c;
-    memset(&c, 0, sizeof c);
-    snprintf(c.dev, sizeof c.dev, "%s", dev);
-    c.op = MOTE_OP_DEPLOY;
-    snprintf(c.model.name, sizeof c.model.name, "%s", md->name);
-    c.model.version = md->version;
-    if (mote_hex_decode(md->sha256, 32, c.bundle, 0) != MOTE_OK) {
-        snprintf(err, errsz, "model %s v%" PRIu64 ": bad stored hash", md->name, md->version);
-        return MOTE_ERR_CORRUPT;
-    }
-    c.size = md->size;
-    c.chunk = m->cfg.chunk;
-    snprintf(c.campaign, sizeof c.campaign, "%s", campaign ? campaign : "");
-    mote_status_t st = send_cmd(m, &c, err, errsz);
-    if (st != MOTE_OK)
-        return st;
-    mote_moted_log(m, "%s: deploy %s v%" PRIu64 " (seq %" PRIu64 ")", dev, md->name, md->version, c.seq);
-    json_t *b = json_pack("{s:s,s:s,s:I,s:I,s:s}", "device", dev, "model", md->name, "version", (json_int_t)md->version,
-                          "seq", (json_int_t)c.seq, "campaign", campaign ? campaign : "");
-    mote_moted_ledger(m, "deploy", b);
-    json_decref(b);
-    return MOTE_OK;
-}
-
 static mote_status_t send_rollback(mote_moted_t *m, const char *dev, const char *reason, char *err, size_t errsz)
 {
     mote_proto_cmd_t c;
@@ -506,13 +479,101 @@ static mote_status_t send_rollback(mote_moted_t *m, const char *dev, const char 
     return MOTE_OK;
 }
 
-static mote_status_t deploy_locked(mote_moted_t *m, const char *dev, const char *model, uint64_t version,
-                                   const char *campaign, char *err, size_t errsz)
+/* Store part of a deploy batch, one transaction: desired model, a fresh
+ * command seq and "sent" for every device. Committed before anything is
+ * published, so a crash can lose a command (the reconcile sweep resends
+ * it) but never reuse a seq a device has already seen. */
+static mote_status_t reserve_batch(mote_moted_t *m, const char *const *devs, size_t n, const mote_store_model_t *md,
+                                   const char *campaign, int64_t now, mote_moted_deploy_result_t *res, char *err,
+                                   size_t errsz)
 {
-    if (!mote_proto_id_valid(dev)) {
-        snprintf(err, errsz, "'%s' is not a valid device id", dev);
-        return MOTE_ERR_ARG;
+    mote_status_t st = mote_store_begin(m->store, err, errsz);
+    for (size_t i = 0; st == MOTE_OK && i < n; i++) {
+        res[i].seq = 0;
+        res[i].st = MOTE_ERR_ARG;
+        if (!mote_proto_id_valid(devs[i])) {
+            snprintf(res[i].why, sizeof res[i].why, "'%.64s' is not a valid device id", devs[i]);
+            continue;
+        }
+        st = mote_store_twin_desired(m->store, devs[i], md->name, md->version, campaign, now, err, errsz);
+        if (st == MOTE_OK)
+            st = mote_store_cmd_seq_next(m->store, devs[i], &res[i].seq, err, errsz);
+        if (st == MOTE_OK)
+            st = mote_store_twin_sent(m->store, devs[i], res[i].seq, now, err, errsz);
+        res[i].st = st;
     }
+    if (st != MOTE_OK) {
+        mote_store_rollback(m->store);
+        return st;
+    }
+    return mote_store_commit(m->store, err, errsz);
+}
+
+/* One ledger entry per device, written with one fsync. */
+static void ledger_batch(mote_moted_t *m, const char *const *devs, size_t n, const mote_store_model_t *md,
+                         const char *campaign, const mote_moted_deploy_result_t *res)
+{
+    if (!m->ledger)
+        return;
+    mote_ledger_item_t *items = calloc(n ? n : 1, sizeof *items);
+    char **bodies = calloc(n ? n : 1, sizeof *bodies);
+    size_t k = 0;
+    for (size_t i = 0; items && bodies && i < n; i++) {
+        if (res[i].st != MOTE_OK)
+            continue;
+        json_t *b = json_pack("{s:s,s:s,s:I,s:I,s:s}", "device", devs[i], "model", md->name, "version",
+                              (json_int_t)md->version, "seq", (json_int_t)res[i].seq, "campaign",
+                              campaign ? campaign : "");
+        bodies[k] = b ? json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        json_decref(b);
+        if (bodies[k])
+            items[k].kind = "deploy", items[k].body_json = bodies[k], k++;
+    }
+    char err[256] = "out of memory";
+    if (!items || !bodies || mote_ledger_append_many(m->ledger, items, k, NULL, err, sizeof err) != MOTE_OK)
+        mote_moted_log(m, "ledger: cannot append %zu deploy entries: %s", k, err);
+    for (size_t i = 0; bodies && i < k; i++)
+        free(bodies[i]);
+    free(bodies);
+    free(items);
+}
+
+static void publish_deploy(mote_moted_t *m, const char *dev, const mote_store_model_t *md, const uint8_t sha[32],
+                           const char *campaign, int64_t now, mote_moted_deploy_result_t *r)
+{
+    mote_proto_cmd_t c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.dev, sizeof c.dev, "%s", dev);
+    c.op = MOTE_OP_DEPLOY;
+    c.seq = r->seq;
+    c.ts = now;
+    snprintf(c.model.name, sizeof c.model.name, "%s", md->name);
+    c.model.version = md->version;
+    memcpy(c.bundle, sha, 32);
+    c.size = md->size;
+    c.chunk = m->cfg.chunk;
+    snprintf(c.campaign, sizeof c.campaign, "%s", campaign ? campaign : "");
+    uint8_t buf[4096];
+    size_t len = 0;
+    char topic[MOTE_PROTO_TOPIC_LEN];
+    mote_status_t st = mote_proto_cmd_encode(&c, m->sk, buf, sizeof buf, &len);
+    if (st == MOTE_OK)
+        st = mote_proto_topic(topic, sizeof topic, dev, MOTE_TOPIC_CMD);
+    if (st == MOTE_OK)
+        st = moted_publish(m, topic, buf, len, 1);
+    r->st = st;
+    if (st != MOTE_OK) {
+        snprintf(r->why, sizeof r->why, "cannot send deploy to %s: %s", dev, mote_status_str(st));
+        return;
+    }
+    m->n_cmd++;
+    mote_moted_log(m, "%s: deploy %s v%" PRIu64 " (seq %" PRIu64 ")", dev, md->name, md->version, c.seq);
+}
+
+static mote_status_t deploy_many_locked(mote_moted_t *m, const char *const *devs, size_t n, const char *model,
+                                        uint64_t version, const char *campaign, mote_moted_deploy_result_t *res,
+                                        char *err, size_t errsz)
+{
     mote_store_model_t md;
     int r = mote_store_model_get(m->store, model, version, &md, err, errsz);
     if (r <= 0) {
@@ -520,21 +581,49 @@ static mote_status_t deploy_locked(mote_moted_t *m, const char *dev, const char 
             snprintf(err, errsz, "model %s version %" PRIu64 " is not registered", model, version);
         return r < 0 ? (mote_status_t)r : MOTE_ERR_NOT_FOUND;
     }
-    mote_status_t st =
-        mote_store_twin_desired(m->store, dev, model, version, campaign, mote_store_now_ms(), err, errsz);
-    return st != MOTE_OK ? st : send_deploy(m, dev, &md, campaign, err, errsz);
+    uint8_t sha[32];
+    if (mote_hex_decode(md.sha256, 32, sha, 0) != MOTE_OK) {
+        snprintf(err, errsz, "model %s v%" PRIu64 ": bad stored hash", md.name, md.version);
+        return MOTE_ERR_CORRUPT;
+    }
+    int64_t now = mote_store_now_ms();
+    mote_status_t st = reserve_batch(m, devs, n, &md, campaign, now, res, err, errsz);
+    if (st != MOTE_OK)
+        return st;
+    /* Ledger before the wire: every command a device can act on is recorded. */
+    ledger_batch(m, devs, n, &md, campaign, res);
+    for (size_t i = 0; i < n; i++)
+        if (res[i].st == MOTE_OK)
+            publish_deploy(m, devs[i], &md, sha, campaign, now, &res[i]);
+    return MOTE_OK;
 }
 
 /* Why one lock around "read the twin, decide, send, record": the campaign
  * ticker and the MQTT thread (a device reconnecting) may act on the same
  * device at once, and each would otherwise see the other's command as not
  * sent yet and send its own. */
+mote_status_t mote_moted_deploy_many(mote_moted_t *m, const char *const *devs, size_t n, const char *model,
+                                     uint64_t version, const char *campaign, mote_moted_deploy_result_t *res,
+                                     char *err, size_t errsz)
+{
+    if (n == 0)
+        return MOTE_OK;
+    pthread_mutex_lock(&m->cmd_mu);
+    mote_status_t st = deploy_many_locked(m, devs, n, model, version, campaign, res, err, errsz);
+    pthread_mutex_unlock(&m->cmd_mu);
+    return st;
+}
+
 mote_status_t mote_moted_deploy(mote_moted_t *m, const char *dev, const char *model, uint64_t version,
                                 const char *campaign, char *err, size_t errsz)
 {
-    pthread_mutex_lock(&m->cmd_mu);
-    mote_status_t st = deploy_locked(m, dev, model, version, campaign, err, errsz);
-    pthread_mutex_unlock(&m->cmd_mu);
+    mote_moted_deploy_result_t r;
+    memset(&r, 0, sizeof r);
+    mote_status_t st = mote_moted_deploy_many(m, &dev, 1, model, version, campaign, &r, err, errsz);
+    if (st == MOTE_OK && r.st != MOTE_OK) {
+        snprintf(err, errsz, "%s", r.why[0] ? r.why : mote_status_str(r.st));
+        st = r.st;
+    }
     return st;
 }
 

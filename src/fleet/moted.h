@@ -40,6 +40,7 @@ typedef struct mote_moted_config {
     uint32_t chunk;            /* bytes per chunk request a deploy asks for; 0: 16384 */
     uint32_t resend_ms;        /* minimum gap between two commands to one device; 0: 5000 */
     uint32_t tick_ms;          /* campaign ticker period; 0: 200 */
+    uint32_t claim_batch;      /* devices per deploy batch (one transaction, one ledger fsync); 0: 256 */
     int no_ledger;             /* 1: do not open the ledger (fuzzing) */
     struct mote_graph *graph;  /* knowledge graph fed with TDs, cards, deployments; NULL: none (caller-owned) */
 } mote_moted_config_t;
@@ -83,6 +84,21 @@ mote_status_t mote_moted_model_register(mote_moted_t *m, const char *dir, const 
 /* Set a device's desired model and send `deploy` now. campaign may be NULL. */
 mote_status_t mote_moted_deploy(mote_moted_t *m, const char *dev, const char *model, uint64_t version,
                                 const char *campaign, char *err, size_t errsz);
+/* Result of one device of a deploy batch: the command's seq and whether
+ * it went out (st, why: the reason when not). */
+typedef struct mote_moted_deploy_result {
+    uint64_t seq;
+    mote_status_t st;
+    char why[160];
+} mote_moted_deploy_result_t;
+
+/* Deploy one model version to n devices as one batch: one store
+ * transaction, one ledger fsync (an entry per device), then a signed
+ * command per device. res[n] (caller-owned) gets each device's outcome.
+ * Returns non-OK only when nothing was sent (model unknown, store error). */
+mote_status_t mote_moted_deploy_many(mote_moted_t *m, const char *const *devs, size_t n, const char *model,
+                                     uint64_t version, const char *campaign, mote_moted_deploy_result_t *res,
+                                     char *err, size_t errsz);
 /* Send `rollback` (reason: text) to a device; the desired model becomes
  * its previous one so reconciliation does not undo the rollback. */
 mote_status_t mote_moted_rollback(mote_moted_t *m, const char *dev, const char *reason, char *err, size_t errsz);

@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sodium.h>
+#include "console.h"
 #include "moted_int.h"
 
 /* ---- helpers ---- */
@@ -120,39 +123,97 @@ static json_t *rows(mote_moted_t *m, const char *sql, const char *const *p, int 
 
 /* ---- devices ---- */
 
-#define DEVICE_COLS                                                                                      \
-    "SELECT d.id, d.class, d.grp AS \"group\", d.ram, d.flash, d.runtime, d.first_seen, d.last_seen,"    \
-    " t.model, t.version, t.slot_state, t.ota_status, t.desired_model, t.desired_version FROM devices d" \
-    " LEFT JOIN twin t ON t.device = d.id"
-#define DEVICE_WHERE " WHERE (CAST(? AS TEXT) = '' OR d.id LIKE ? OR d.class LIKE ? OR d.grp LIKE ?)"
+/* One row per device with the console's derived columns: health (offline
+ * when not heard from for MOTED_OFFLINE_MS, else the kind of its latest
+ * event if anomaly or drift, else online) and its latest event (ev_*,
+ * body). Parameters: offline cutoff, q (x4), group (x4). */
+#define MOTED_OFFLINE_MS 300000
+#define DEVICE_ROWS                                                                                              \
+    "SELECT d.id, d.class, d.grp AS \"group\", d.ram, d.flash, d.runtime, d.first_seen, d.last_seen,"             \
+    " t.model, t.version, t.slot_state, t.ota_status, t.desired_model, t.desired_version,"                       \
+    " CASE WHEN d.last_seen < CAST(? AS BIGINT) THEN 'offline' WHEN le.kind = 'anomaly' THEN 'anomaly'"         \
+    " WHEN le.kind = 'drift' THEN 'drift' ELSE 'online' END AS health_state,"                                    \
+    " le.id AS ev_id, le.seq AS ev_seq, le.ts AS ev_ts, le.kind AS ev_kind, le.body AS body,"                    \
+    " le.received AS ev_received FROM devices d LEFT JOIN twin t ON t.device = d.id"                            \
+    " LEFT JOIN events le ON le.id = (SELECT MAX(e.id) FROM events e WHERE e.device = d.id)"                     \
+    " WHERE (CAST(? AS TEXT) = '' OR d.id LIKE ? OR d.class LIKE ? OR d.grp LIKE ?)"                             \
+    " AND (CAST(? AS TEXT) = '' OR d.grp = ? OR substr(d.grp, 1, length(CAST(? AS TEXT)) + 1) = CAST(? AS TEXT) || '/')"
+#define HEALTH_WHERE " WHERE (CAST(? AS TEXT) = '' OR x.health_state = ?)"
+
+typedef struct dev_filter {
+    char q[128], like[140], group[128], health[16], cutoff[24];
+} dev_filter_t;
+
+/* q, group and health from the query; 0 after answering 400. */
+static int dev_filter_parse(const mote_http_req_t *req, dev_filter_t *f, mote_http_resp_t *resp)
+{
+    memset(f, 0, sizeof *f);
+    if (mote_http_query_get(req->query, "q", f->q, sizeof f->q) < 0) {
+        mote_http_error(resp, 400, "query parameter 'q' is malformed or longer than 127 bytes");
+        return 0;
+    }
+    if (mote_http_query_get(req->query, "group", f->group, sizeof f->group) < 0) {
+        mote_http_error(resp, 400, "query parameter 'group' is malformed or longer than 127 bytes");
+        return 0;
+    }
+    int r = mote_http_query_get(req->query, "health", f->health, sizeof f->health);
+    if (r < 0 || (r > 0 && f->health[0] && strcmp(f->health, "anomaly") && strcmp(f->health, "drift") &&
+                  strcmp(f->health, "offline") && strcmp(f->health, "online"))) {
+        mote_http_error(resp, 400, "query parameter 'health' must be anomaly, drift, offline or online");
+        return 0;
+    }
+    snprintf(f->like, sizeof f->like, "%%%s%%", f->q);
+    snprintf(f->cutoff, sizeof f->cutoff, "%" PRId64, mote_store_now_ms() - MOTED_OFFLINE_MS);
+    return 1;
+}
+
+/* A row of DEVICE_ROWS as the API shows it: "health" and "last_event"
+ * (the row of GET /api/events, or null) instead of the ev_* columns. */
+static void device_row_fix(json_t *row)
+{
+    json_object_set(row, "health", json_object_get(row, "health_state"));
+    json_t *id = json_object_get(row, "ev_id");
+    json_t *ev = json_is_integer(id) ? json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:O}", "id", id, "device",
+                                                 json_object_get(row, "id"), "seq", json_object_get(row, "ev_seq"),
+                                                 "ts", json_object_get(row, "ev_ts"), "kind",
+                                                 json_object_get(row, "ev_kind"), "body", json_object_get(row, "body"),
+                                                 "received", json_object_get(row, "ev_received"))
+                                     : json_null();
+    json_object_set_new(row, "last_event", ev ? ev : json_null());
+    static const char *const drop[] = {"health_state", "ev_id", "ev_seq", "ev_ts", "ev_kind", "body", "ev_received"};
+    for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++)
+        json_object_del(row, drop[i]);
+}
 
 static void devices_list(mote_moted_t *m, const mote_http_req_t *req, mote_http_resp_t *resp)
 {
     int64_t off = query_int(req, "offset", 0, 0, INT32_MAX, resp);
     int64_t lim = off < 0 ? -1 : query_int(req, "limit", 100, 1, 1000, resp);
-    char q[128] = "", like[140];
-    if (lim < 0)
+    dev_filter_t f;
+    if (lim < 0 || !dev_filter_parse(req, &f, resp))
         return;
-    if (mote_http_query_get(req->query, "q", q, sizeof q) < 0) {
-        mote_http_error(resp, 400, "query parameter 'q' is malformed or longer than 127 bytes");
-        return;
-    }
-    snprintf(like, sizeof like, "%%%s%%", q);
     char offs[24], lims[24], total[24];
     snprintf(offs, sizeof offs, "%" PRId64, off);
     snprintf(lims, sizeof lims, "%" PRId64, lim);
-    const char *p[] = {q, like, like, like, lims, offs};
+    const char *p[] = {f.cutoff, f.q,     f.like,  f.like,   f.like, f.group, f.group,
+                       f.group,  f.group, f.health, f.health, lims,  offs};
     char err[256];
-    if (mote_store_query_text(m->store, "SELECT COUNT(*) FROM devices d" DEVICE_WHERE, p, 4, total, sizeof total, err,
-                              sizeof err) < 0) {
+    if (mote_store_query_text(m->store, "SELECT COUNT(*) FROM (" DEVICE_ROWS ") AS x" HEALTH_WHERE, p, 11, total,
+                              sizeof total, err, sizeof err) < 0) {
+        mote_moted_log(m, "api: %s", err);
         mote_http_error(resp, 500, "store error");
         return;
     }
-    json_t *a = rows(m, DEVICE_COLS DEVICE_WHERE " ORDER BY d.id LIMIT ? OFFSET ?", p, 6, resp);
-    if (a)
-        reply(resp, 200,
-              json_pack("{s:I,s:I,s:I,s:o}", "total", (json_int_t)strtoll(total, NULL, 10), "offset", (json_int_t)off,
-                        "limit", (json_int_t)lim, "devices", a));
+    json_t *a = rows(m, "SELECT * FROM (" DEVICE_ROWS ") AS x" HEALTH_WHERE " ORDER BY x.id LIMIT ? OFFSET ?", p, 13,
+                     resp);
+    if (!a)
+        return;
+    size_t i;
+    json_t *row;
+    json_array_foreach(a, i, row) device_row_fix(row);
+    reply(resp, 200,
+          json_pack("{s:I,s:I,s:I,s:o}", "total", (json_int_t)strtoll(total, NULL, 10), "offset", (json_int_t)off,
+                    "limit", (json_int_t)lim, "devices", a));
 }
 
 static json_t *twin_json(json_t *row)
@@ -251,6 +312,59 @@ static void device_events(mote_moted_t *m, const char *id, const mote_http_req_t
         reply(resp, 200, json_pack("{s:s,s:o}", "device", id, "events", a));
 }
 
+#define HISTORY_MAX 200 /* entries answered, the latest */
+
+typedef struct history_scan {
+    const char *dev;
+    json_t *out; /* array, oldest first */
+} history_scan_t;
+
+/* A deploy or rollback entry of the device, as the device page lists it. */
+static int history_entry(const mote_ledger_entry_t *e, void *ctx)
+{
+    history_scan_t *h = ctx;
+    if (strcmp(e->kind, "deploy") != 0 && strcmp(e->kind, "rollback") != 0)
+        return 0;
+    json_t *b = json_loadb(e->body, e->body_len, 0, NULL);
+    const char *dev = json_string_value(json_object_get(b, "device"));
+    if (dev && strcmp(dev, h->dev) == 0) {
+        const char *model = json_string_value(json_object_get(b, "model"));
+        char mv[96] = "", hex[2 * MOTE_LEDGER_HASH_LEN + 1];
+        if (model)
+            snprintf(mv, sizeof mv, "%s@%" JSON_INTEGER_FORMAT, model,
+                     json_integer_value(json_object_get(b, "version")));
+        sodium_bin2hex(hex, sizeof hex, e->hash, sizeof e->hash);
+        json_t *o = json_pack("{s:I,s:s?,s:s,s:I,s:s,s:O?,s:O?}", "ts", (json_int_t)e->ts, "model", mv[0] ? mv : NULL,
+                              "what", e->kind, "seq", (json_int_t)e->seq, "hash", hex, "campaign",
+                              json_object_get(b, "campaign"), "reason", json_object_get(b, "reason"));
+        if (o)
+            json_array_append_new(h->out, o);
+        if (json_array_size(h->out) > HISTORY_MAX)
+            json_array_remove(h->out, 0);
+    }
+    json_decref(b);
+    return 0;
+}
+
+/* The device's model changes from moted's ledger (deploy and rollback
+ * entries), oldest first. Read on each request: a ledger holds thousands
+ * of entries, not millions, and this page is opened by a person. */
+static void device_history(mote_moted_t *m, const char *id, mote_http_resp_t *resp)
+{
+    char path[600], err[256];
+    snprintf(path, sizeof path, "%s/ledger.jsonl", m->state_dir);
+    history_scan_t h = {id, json_array()};
+    mote_ledger_result_t res;
+    mote_status_t st = mote_ledger_scan_file(path, NULL, NULL, history_entry, &h, &res, err, sizeof err);
+    if (st != MOTE_OK && st != MOTE_ERR_NOT_FOUND && res.n == 0) {
+        json_decref(h.out);
+        mote_moted_log(m, "api: history: %s", err);
+        mote_http_error(resp, 500, "ledger unreadable");
+        return;
+    }
+    reply(resp, 200, json_pack("{s:s,s:o,s:b}", "device", id, "history", h.out, "ledger", m->ledger != NULL));
+}
+
 static void device_deploy(mote_moted_t *m, const char *id, const mote_http_req_t *req, mote_http_resp_t *resp)
 {
     json_t *b = body_object(req, resp);
@@ -315,6 +429,10 @@ static void h_devices(void *user, const mote_http_req_t *req, mote_http_resp_t *
         device_events(m, id, req, resp);
         return;
     }
+    if (strcmp(sub, "history") == 0 && get) {
+        device_history(m, id, resp);
+        return;
+    }
     mote_http_error(resp, 404, "no such device path");
 }
 
@@ -339,6 +457,23 @@ static void h_devices_write(void *user, const mote_http_req_t *req, mote_http_re
 
 /* ---- events ---- */
 
+#define EVENT_COLS "SELECT id, device, seq, ts, kind, body, received FROM events"
+
+/* The latest `n` events in id order: a page starts its live feed here
+ * instead of reading the whole history. */
+static void events_tail(mote_moted_t *m, int64_t n, mote_http_resp_t *resp)
+{
+    char ns[24];
+    snprintf(ns, sizeof ns, "%" PRId64, n);
+    const char *p[] = {ns};
+    json_t *a = rows(m, "SELECT * FROM (" EVENT_COLS " ORDER BY id DESC LIMIT ?) AS x ORDER BY x.id", p, 1, resp);
+    if (!a)
+        return;
+    json_t *last = json_array_get(a, json_array_size(a) - 1);
+    json_int_t next = last ? json_integer_value(json_object_get(last, "id")) : 0;
+    reply(resp, 200, json_pack("{s:o,s:I,s:I}", "events", a, "tail", (json_int_t)n, "next", next));
+}
+
 static void h_events(void *user, const mote_http_req_t *req, mote_http_resp_t *resp)
 {
     mote_moted_t *m = user;
@@ -346,10 +481,15 @@ static void h_events(void *user, const mote_http_req_t *req, mote_http_resp_t *r
         mote_http_error(resp, 404, "no such path");
         return;
     }
-    int64_t since = query_int(req, "since", 0, 0, INT64_MAX, resp);
+    int64_t tail = query_int(req, "tail", 0, 0, 5000, resp);
+    int64_t since = tail < 0 ? -1 : query_int(req, "since", 0, 0, INT64_MAX, resp);
     int64_t lim = since < 0 ? -1 : query_int(req, "limit", 500, 1, 5000, resp);
     if (lim < 0)
         return;
+    if (tail > 0) {
+        events_tail(m, tail, resp);
+        return;
+    }
     char ss[24], ls[24];
     snprintf(ss, sizeof ss, "%" PRId64, since);
     snprintf(ls, sizeof ls, "%" PRId64, lim);
@@ -563,6 +703,7 @@ mote_status_t mote_moted_routes(mote_moted_t *m, mote_http_t *srv)
         {"GET", "/api/devices", "viewer", h_devices},
         {"POST", "/api/devices", "engineer", h_devices_write},
         {"GET", "/api/events", "viewer", h_events},
+        {"GET", "/api/stream", "viewer", mote_console_events_stream},
         {"GET", "/api/models", "viewer", h_models},
         {"POST", "/api/models", "engineer", h_models_write},
         {"GET", "/api/campaigns", "viewer", h_campaigns},

@@ -29,6 +29,12 @@ struct mote_moted {
     pthread_mutex_t log_mu;
     pthread_mutex_t cmd_mu;  /* recursive: a twin is read and its command sent as one step */
     moted_evq_t *evq;        /* event writer (moted_events.c), NULL when not started */
+    struct mote_fl *fl;      /* federated rounds (fl_server.c), NULL when off */
+    /* Bundles recently asked for, by hash (ota_server.c; MQTT thread only):
+     * a registered bundle never changes, and a chunk answered without the
+     * store never waits behind a writer's transaction. */
+    mote_store_model_t ota_cache[4];
+    unsigned ota_cache_n, ota_cache_next;
 };
 
 /* Publish `len` bytes on `topic` at QoS `qos`; MOTE_ERR_IO if not queued. */
@@ -45,6 +51,12 @@ void moted_reconcile(mote_moted_t *m, const char *dev, int on_connect);
  * JSON is copied; blocks while the queue is full); stop after draining. */
 mote_status_t moted_evq_start(mote_moted_t *m);
 void moted_evq_put(mote_moted_t *m, const char *dev, uint64_t seq, int64_t ts, const char *kind, const char *json);
+/* Heartbeat (re-encoded JSON) and state report (decoded, and re-encoded
+ * JSON) for the writer: stored in its next batch, in arrival order per device. */
+void moted_evq_put_hb(mote_moted_t *m, const char *dev, const char *json);
+void moted_evq_put_state(mote_moted_t *m, const char *dev, const mote_proto_state_t *s, const char *json);
+/* After a state report is committed: graph deployment and reconciliation (moted.c). */
+void moted_state_applied(mote_moted_t *m, const char *dev, const mote_proto_state_t *s);
 void moted_evq_stop(mote_moted_t *m);
 
 /* Reconcile online devices that never answered their last command. */

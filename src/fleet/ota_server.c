@@ -27,12 +27,32 @@ static int read_range(const char *path, uint64_t off, uint8_t *dst, size_t len)
     return got == len ? 0 : -1;
 }
 
+/* The model whose bundle has hash `hex`: from the cache, else the store
+ * (then cached). 1 found, 0 unknown, negative error. */
+static int bundle_lookup(mote_moted_t *m, const char *hex, mote_store_model_t *md, char *err, size_t errsz)
+{
+    for (unsigned i = 0; i < m->ota_cache_n; i++)
+        if (strcmp(m->ota_cache[i].sha256, hex) == 0) {
+            *md = m->ota_cache[i];
+            return 1;
+        }
+    int r = mote_store_model_by_sha(m->store, hex, md, err, errsz);
+    if (r > 0) {
+        unsigned cap = sizeof m->ota_cache / sizeof m->ota_cache[0];
+        m->ota_cache[m->ota_cache_next] = *md;
+        m->ota_cache_next = (m->ota_cache_next + 1) % cap;
+        if (m->ota_cache_n < cap)
+            m->ota_cache_n++;
+    }
+    return r;
+}
+
 void mote_ota_serve(mote_moted_t *m, const char *dev, const mote_proto_ota_req_t *req)
 {
     char hex[65], err[256];
     mote_hex_encode(req->bundle, 32, hex);
     mote_store_model_t md;
-    if (mote_store_model_by_sha(m->store, hex, &md, err, sizeof err) <= 0) {
+    if (bundle_lookup(m, hex, &md, err, sizeof err) <= 0) {
         m->n_bad++;
         mote_moted_log(m, "%s: asked for unknown bundle %.16s...", dev, hex);
         return;

@@ -344,7 +344,7 @@ mote_status_t mote_proto_td_encode(const mote_proto_td_t *td, const char *broker
     const char *id = td->id;
     json_t *o = json_pack(
         "{s:[s,{s:s}],s:s,s:o,s:{s:{s:s}},s:s,s:{s:o,s:o},s:{s:o,s:o,s:o},s:{s:o,s:o}}", "@context",
-        "https://www.w3.org/2022/wot/td/v1.1", "mote", "https://mote.example/ns#", "id", urn, "title",
+        "https://www.w3.org/2022/wot/td/v1.1", "mote", "https://w3id.org/mote#", "id", urn, "title",
         JSTR(td->title), "securityDefinitions", "basic_sc", "scheme", "basic", "security", "basic_sc", "properties",
         "health", td_affordance(broker, id, "hb", "observeproperty", "Heartbeat and health"), "model",
         td_affordance(broker, id, "state", "observeproperty", "Reported state"), "events", "anomaly",
@@ -873,7 +873,10 @@ static json_t *cmd_args(const mote_proto_cmd_t *c)
         return json_pack("{s:I,s:o}", "heartbeat_s", (json_int_t)c->heartbeat_s, "event_threshold",
                          jnum(c->event_threshold));
     case MOTE_OP_FL_ROUND:
-        return json_pack("{s:I}", "round", (json_int_t)c->round);
+        return json_pack("{s:I,s:I,s:I,s:o,s:o,s:I,s:I}", "round", (json_int_t)c->round, "steps",
+                         (json_int_t)c->fl_steps, "deadline_ms", (json_int_t)c->fl_deadline_ms, "mu",
+                         jnum(c->fl_mu), "step", jnum(c->fl_step), "version", (json_int_t)c->fl_version, "id",
+                         (json_int_t)c->fl_id);
     }
     return NULL;
 }
@@ -940,7 +943,12 @@ static int cmd_body(dec_t *d, json_t *o, mote_proto_cmd_t *c)
                    ? -1
                    : 0;
     case MOTE_OP_FL_ROUND:
-        return get_u64f(d, o, "round", 1, &c->round);
+        return get_u64f(d, o, "round", 1, &c->round) || get_u32f(d, o, "steps", 0, &c->fl_steps) ||
+                       get_i64f(d, o, "deadline_ms", 0, &c->fl_deadline_ms) ||
+                       get_num(d, o, "mu", 0, &c->fl_mu) || get_num(d, o, "step", 0, &c->fl_step) ||
+                       get_u64f(d, o, "version", 0, &c->fl_version) || get_u32f(d, o, "id", 0, &c->fl_id)
+                   ? -1
+                   : 0;
     }
     return -1;
 }

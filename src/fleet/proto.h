@@ -134,8 +134,15 @@ typedef struct mote_proto_cmd {
     /* config (0 / negative = unchanged) */
     uint32_t heartbeat_s;
     double event_threshold;
-    /* fl_round: the raw JSON body is kept for the federated module */
+    /* fl_round (docs/federated.md): round >= 1; the rest optional (0 when
+     * absent): local samples to train, deadline (Unix ms), FedProx mu,
+     * quantization step, global version to train from, the device's id in
+     * the round roster */
     uint64_t round;
+    uint32_t fl_steps, fl_id;
+    int64_t fl_deadline_ms;
+    double fl_mu, fl_step;
+    uint64_t fl_version;
 } mote_proto_cmd_t;
 
 /* Device facts from a Thing Description (the registry keeps the JSON). */

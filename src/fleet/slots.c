@@ -6,6 +6,7 @@
  *   32 SHA-256 of bytes 0..31 (detects a record damaged on the medium). */
 #define _POSIX_C_SOURCE 200809L
 #include "slots.h"
+#include "mote/le.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -116,13 +117,13 @@ static int x_write(int fd, const void *data, size_t len)
     return lost ? -1 : 0;
 }
 
-static int x_fsync(int fd)
+static int x_fsync(const mote_slots_t *s, int fd)
 {
     if (power_lost()) {
         errno = EIO;
         return -1;
     }
-    return fsync(fd);
+    return s->cfg.no_sync ? 0 : fsync(fd);
 }
 
 static int x_ftruncate(int fd, off_t len)
@@ -149,7 +150,7 @@ static mote_status_t fsync_dir(mote_slots_t *s)
     int fd = open(s->dir, O_RDONLY | O_DIRECTORY);
     if (fd < 0)
         return fail(s, MOTE_ERR_IO, "cannot open folder %s: %s", s->dir, strerror(errno));
-    int rc = x_fsync(fd);
+    int rc = x_fsync(s, fd);
     int err = errno;
     close(fd);
     if (rc != 0)
@@ -159,30 +160,16 @@ static mote_status_t fsync_dir(mote_slots_t *s)
 
 /* ---- boot record ---- */
 
-static void put_le(uint8_t *p, uint64_t v, int bytes)
-{
-    for (int i = 0; i < bytes; i++, v >>= 8)
-        p[i] = (uint8_t)(v & 0xff);
-}
-
-static uint64_t get_le(const uint8_t *p, int bytes)
-{
-    uint64_t v = 0;
-    for (int i = bytes - 1; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 static void rec_encode(const mote_slots_record_t *r, uint8_t b[REC_LEN])
 {
     memset(b, 0, REC_LEN);
     memcpy(b, REC_MAGIC, 8);
-    put_le(b + 8, 1, 4);
+    mote_le_put(b + 8, 1, 4);
     b[12] = r->active;
     b[13] = r->state;
     b[14] = r->attempts;
-    put_le(b + 16, r->version, 8);
-    put_le(b + 24, r->prev_version, 8);
+    mote_le_put(b + 16, r->version, 8);
+    mote_le_put(b + 24, r->prev_version, 8);
     crypto_hash_sha256(b + 32, b, 32);
 }
 
@@ -190,13 +177,13 @@ static int rec_decode(const uint8_t b[REC_LEN], mote_slots_record_t *r)
 {
     uint8_t h[32];
     crypto_hash_sha256(h, b, 32);
-    if (memcmp(b, REC_MAGIC, 8) != 0 || get_le(b + 8, 4) != 1 || memcmp(h, b + 32, 32) != 0)
+    if (memcmp(b, REC_MAGIC, 8) != 0 || mote_le_get(b + 8, 4) != 1 || memcmp(h, b + 32, 32) != 0)
         return 0;
     r->active = b[12];
     r->state = b[13];
     r->attempts = b[14];
-    r->version = get_le(b + 16, 8);
-    r->prev_version = get_le(b + 24, 8);
+    r->version = mote_le_get(b + 16, 8);
+    r->prev_version = mote_le_get(b + 24, 8);
     int active_ok = r->active == MOTE_SLOT_A || r->active == MOTE_SLOT_B || r->active == MOTE_SLOT_NONE;
     return active_ok && r->state <= MOTE_SLOT_ROLLED_BACK;
 }
@@ -215,7 +202,7 @@ static mote_status_t rec_write(mote_slots_t *s, const mote_slots_record_t *r)
         return fail(s, MOTE_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
     int rc = x_write(fd, b, sizeof b);
     if (rc == 0)
-        rc = x_fsync(fd);
+        rc = x_fsync(s, fd);
     int err = errno;
     close(fd);
     if (rc != 0)
@@ -428,7 +415,7 @@ static mote_status_t resume_from_disk(mote_slots_t *s, uint64_t version, uint64_
     mote_bundle_policy_t pol = policy_of(s, s->rec.version);
     mote_bundle_verify_init(s->v, &pol);
     *resume = 0;
-    if (x_ftruncate(s->fd, 0) != 0 || x_fsync(s->fd) != 0 || lseek(s->fd, 0, SEEK_SET) < 0)
+    if (x_ftruncate(s->fd, 0) != 0 || x_fsync(s, s->fd) != 0 || lseek(s->fd, 0, SEEK_SET) < 0)
         return fail(s, MOTE_ERR_IO, "cannot empty slot %c: %s", slot_letter(s->slot), strerror(errno));
     return MOTE_OK;
 }
@@ -481,7 +468,7 @@ mote_status_t mote_slots_install_write(mote_slots_t *s, const void *data, size_t
         mote_slots_install_abort(s);
         return st;
     }
-    if (x_write(s->fd, data, len) != 0 || x_fsync(s->fd) != 0) {
+    if (x_write(s->fd, data, len) != 0 || x_fsync(s, s->fd) != 0) {
         /* The verifier is now ahead of the disk: only a new begin, which
          * re-hashes the file, knows where to resume. */
         st = fail(s, MOTE_ERR_IO, "cannot append to slot %c: %s", slot_letter(s->slot), strerror(errno));

@@ -63,6 +63,8 @@ typedef struct mote_slots_config {
     uint32_t max_attempts;      /* 1..100 boots in PENDING before rollback */
     mote_slots_log_fn log;      /* may be NULL */
     void *log_user;
+    int no_sync;                /* 1: skip fsync. Only for simulators running thousands of
+                                   devices on one disk: a power cut may then lose the record */
 } mote_slots_config_t;
 
 typedef struct mote_slots {

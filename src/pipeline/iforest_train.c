@@ -1,5 +1,6 @@
 /* Isolation Forest on the host: grow, import from scikit-learn, serialize. */
 #include "iforest_train.h"
+#include "mote/le.h"
 
 #include <float.h>
 #include <math.h>
@@ -66,18 +67,6 @@ static uint32_t f32_bits(float v)
     return u;
 }
 
-static void put16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, v);
-    put16(p + 2, v >> 16);
-}
-
 /* Lay the forest out as a blob and prove it loads. */
 static mote_status_t serialize(const forest_t *f, uint32_t n_features, uint32_t psi,
                                uint32_t max_depth, uint8_t **blob, size_t *blob_len)
@@ -87,22 +76,22 @@ static mote_status_t serialize(const forest_t *f, uint32_t n_features, uint32_t 
     if (!b)
         return MOTE_ERR_NOMEM;
     memcpy(b, MOTE_IFOREST_MAGIC, 4);
-    put16(b + 4, MOTE_IFOREST_VERSION);
-    put16(b + 6, MOTE_IFOREST_HEADER_BYTES);
-    put32(b + 8, f->n_trees);
-    put32(b + 12, n_features);
-    put32(b + 16, psi);
-    put32(b + 20, max_depth);
-    put32(b + 24, (uint32_t)f->n);
+    mote_le_put16(b + 4, MOTE_IFOREST_VERSION);
+    mote_le_put16(b + 6, MOTE_IFOREST_HEADER_BYTES);
+    mote_le_put32(b + 8, f->n_trees);
+    mote_le_put32(b + 12, n_features);
+    mote_le_put32(b + 16, psi);
+    mote_le_put32(b + 20, max_depth);
+    mote_le_put32(b + 24, (uint32_t)f->n);
     uint8_t *p = b + MOTE_IFOREST_HEADER_BYTES;
     for (uint32_t t = 0; t < f->n_trees; t++, p += 4)
-        put32(p, f->counts[t]);
+        mote_le_put32(p, f->counts[t]);
     for (size_t i = 0; i < f->n; i++, p += MOTE_IFOREST_NODE_BYTES) {
-        put32(p, f->nodes[i].word);
-        put16(p + 4, f->nodes[i].feature);
-        put16(p + 6, f->nodes[i].right);
+        mote_le_put32(p, f->nodes[i].word);
+        mote_le_put16(p + 4, f->nodes[i].feature);
+        mote_le_put16(p + 6, f->nodes[i].right);
     }
-    put32(p, (uint32_t)crc32(0L, b, (uInt)(len - 4)));
+    mote_le_put32(p, (uint32_t)crc32(0L, b, (uInt)(len - 4)));
     mote_iforest_t check;
     mote_status_t s = mote_iforest_load(&check, b, len);
     if (s != MOTE_OK) {
@@ -389,11 +378,6 @@ static mote_status_t copy_subtree(const sktree_t *t, forest_t *f, uint32_t node,
     return copy_subtree(t, f, (uint32_t)rec_i32(t, node, 1), depth + 1, msg, ml);
 }
 
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* Inflate a gzip stream into a new heap buffer. */
 static mote_status_t gunzip(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len)
 {
@@ -434,10 +418,10 @@ static mote_status_t import_header(const uint8_t *p, size_t len, uint32_t *hdr, 
 {
     if (len < 24)
         return fail(msg, ml, MOTE_ERR_TRUNCATED, "%zu bytes: shorter than the header", len);
-    if (memcmp(p, "SKIF", 4) != 0 || get_u32(p + 4) != 1)
+    if (memcmp(p, "SKIF", 4) != 0 || mote_le_get32(p + 4) != 1)
         return fail(msg, ml, MOTE_ERR_FORMAT, "not a version-1 SKIF file");
     for (int i = 0; i < 4; i++)
-        hdr[i] = get_u32(p + 8 + 4 * i);
+        hdr[i] = mote_le_get32(p + 8 + 4 * i);
     if (hdr[0] == 0 || hdr[0] > MOTE_IFOREST_MAX_TREES || hdr[1] == 0 ||
         hdr[1] > MOTE_IFOREST_MAX_FEATURES || hdr[2] == 0)
         return fail(msg, ml, MOTE_ERR_LIMIT, "n_trees %u, n_features %u, max_samples %u",
@@ -452,7 +436,7 @@ static mote_status_t import_trees(const uint8_t *p, size_t len, const uint32_t *
     for (uint32_t t = 0; t < hdr[0]; t++) {
         if (len - off < 4)
             return fail(msg, ml, MOTE_ERR_TRUNCATED, "tree %u: missing", t);
-        sktree_t tr = { p + off + 4, get_u32(p + off), t, hdr[1], hdr[2], NULL };
+        sktree_t tr = { p + off + 4, mote_le_get32(p + off), t, hdr[1], hdr[2], NULL };
         if (tr.count == 0 || (len - off - 4) / 24u < tr.count)
             return fail(msg, ml, MOTE_ERR_TRUNCATED, "tree %u: %u nodes", t, tr.count);
         tr.seen = calloc(tr.count, 1);

@@ -17,6 +17,7 @@
  * The counts are redundant with the shapes on purpose: a reader checks
  * them instead of trusting its own arithmetic on untrusted input. */
 #include <math.h>
+#include "mote/le.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,20 +27,9 @@
 enum { HEADER = 28, RECORD = 32, CRC_LEN = 4 };
 static const uint8_t magic[4] = {'M', 'T', 'N', 'N'};
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static float get_f32(const uint8_t *p)
 {
-    uint32_t u = get32(p);
+    uint32_t u = mote_le_get32(p);
     float f;
     memcpy(&f, &u, sizeof f);
     return f;
@@ -54,7 +44,7 @@ static void put_layer(uint8_t *p, const nn_layer_t *l)
                            (uint32_t)l->spec.padding, (uint32_t)l->spec.init,
                            (uint32_t)l->n_w,          (uint32_t)l->n_b};
     for (int i = 0; i < 8; i++)
-        put32(p + 4 * i, f[i]);
+        mote_le_put32(p + 4 * i, f[i]);
 }
 
 mote_status_t mote_nn_serialize(const mote_nn_t *net, uint8_t **buf, size_t *len, char *msg,
@@ -74,16 +64,16 @@ mote_status_t mote_nn_serialize(const mote_nn_t *net, uint8_t **buf, size_t *len
     const uint32_t h[6] = {MOTE_NN_FORMAT_VERSION, (uint32_t)size, (uint32_t)net->head,
                            (uint32_t)net->in_len, (uint32_t)net->in_ch, (uint32_t)net->n_layers};
     for (int i = 0; i < 6; i++)
-        put32(p + 4 + 4 * i, h[i]);
+        mote_le_put32(p + 4 + 4 * i, h[i]);
     for (int32_t i = 0; i < net->n_layers; i++)
         put_layer(p + HEADER + RECORD * i, &net->layers[i]);
     uint8_t *q = p + HEADER + RECORD * net->n_layers;
     for (size_t i = 0; i < net->n_params; i++) {
         uint32_t u;
         memcpy(&u, &net->params[i], sizeof u);
-        put32(q + 4 * i, u);
+        mote_le_put32(q + 4 * i, u);
     }
-    put32(p + size - CRC_LEN, mote_crc32(p, (size_t)size - CRC_LEN));
+    mote_le_put32(p + size - CRC_LEN, mote_crc32(p, (size_t)size - CRC_LEN));
     *buf = p;
     *len = (size_t)size;
     return MOTE_OK;
@@ -99,17 +89,17 @@ static mote_status_t check_envelope(const uint8_t *b, size_t len, char *msg, siz
     if (memcmp(b, magic, 4))
         return nn_fail(msg, n, MOTE_ERR_CORRUPT, "offset 0: magic is not \"MTNN\"; not a mote "
                        "network file");
-    if (get32(b + 4) != MOTE_NN_FORMAT_VERSION)
+    if (mote_le_get32(b + 4) != MOTE_NN_FORMAT_VERSION)
         return nn_fail(msg, n, MOTE_ERR_VERSION, "offset 4: version %u, this build reads %d",
-                       (unsigned)get32(b + 4), MOTE_NN_FORMAT_VERSION);
-    uint32_t size = get32(b + 8);
+                       (unsigned)mote_le_get32(b + 4), MOTE_NN_FORMAT_VERSION);
+    uint32_t size = mote_le_get32(b + 8);
     if (size > len)
         return nn_fail(msg, n, MOTE_ERR_TRUNCATED, "offset 8: file size field says %u bytes, "
                        "only %zu present", (unsigned)size, len);
     if (size != len)
         return nn_fail(msg, n, MOTE_ERR_CORRUPT, "offset 8: file size field says %u bytes, "
                        "file has %zu", (unsigned)size, len);
-    uint32_t stored = get32(b + len - CRC_LEN), actual = mote_crc32(b, len - CRC_LEN);
+    uint32_t stored = mote_le_get32(b + len - CRC_LEN), actual = mote_crc32(b, len - CRC_LEN);
     if (stored != actual)
         return nn_fail(msg, n, MOTE_ERR_VERIFY, "offset %zu: CRC-32 is 0x%08x, contents give "
                        "0x%08x", len - CRC_LEN, (unsigned)stored, (unsigned)actual);
@@ -120,7 +110,7 @@ static mote_status_t check_envelope(const uint8_t *b, size_t len, char *msg, siz
 static mote_status_t get_i32(const uint8_t *b, size_t off, const char *field, int32_t *v,
                              char *msg, size_t n)
 {
-    uint32_t u = get32(b + off);
+    uint32_t u = mote_le_get32(b + off);
     if (u > INT32_MAX)
         return nn_fail(msg, n, MOTE_ERR_CORRUPT, "offset %zu: %s = %u is too large", off, field,
                        (unsigned)u);
@@ -156,7 +146,7 @@ static mote_status_t read_header(const uint8_t *b, size_t len, mote_nn_layer_spe
                                  mote_nn_head_t *head, int32_t *t, int32_t *c, int32_t *nl,
                                  char *msg, size_t n)
 {
-    uint32_t h = get32(b + 12);
+    uint32_t h = mote_le_get32(b + 12);
     if (h != MOTE_NN_HEAD_SOFTMAX_CE && h != MOTE_NN_HEAD_LINEAR_MSE)
         return nn_fail(msg, n, MOTE_ERR_CORRUPT, "offset 12: head %u is not a head type",
                        (unsigned)h);
@@ -189,10 +179,10 @@ static mote_status_t check_counts(const uint8_t *b, size_t len, const mote_nn_t 
     for (int32_t i = 0; i < net->n_layers; i++) {
         size_t off = HEADER + (size_t)RECORD * i + 24;
         const nn_layer_t *l = &net->layers[i];
-        if (get32(b + off) != l->n_w || get32(b + off + 4) != l->n_b)
+        if (mote_le_get32(b + off) != l->n_w || mote_le_get32(b + off + 4) != l->n_b)
             return nn_fail(msg, n, MOTE_ERR_CORRUPT, "offset %zu: layer %d stores %u weights and "
                            "%u biases, its shape needs %zu and %zu", off, (int)i,
-                           (unsigned)get32(b + off), (unsigned)get32(b + off + 4), l->n_w, l->n_b);
+                           (unsigned)mote_le_get32(b + off), (unsigned)mote_le_get32(b + off + 4), l->n_w, l->n_b);
     }
     size_t start = HEADER + (size_t)RECORD * net->n_layers;
     if (len - CRC_LEN - start != 4 * net->n_params)

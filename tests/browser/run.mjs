@@ -35,6 +35,7 @@ for (const f of readdirSync(opt.artifacts)) { // only what an earlier run wrote
   if (/^\d\d-.*\.png$|^axe-.*\.json$/.test(f)) unlinkSync(`${opt.artifacts}/${f}`);
 }
 let passed = 0, failed = 0, shot = 0;
+const requests = []; // every URL the page asked for, in order
 const problems = []; // uncaught page errors and CSP violations
 
 function ok(desc) { passed++; console.log(`ok - ${desc}`); }
@@ -92,6 +93,7 @@ async function main() {
   const page = await context.newPage();
   page.setDefaultTimeout(15000);
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('request', (r) => requests.push(r.url()));
   page.on('console', (m) => {
     if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text())) problems.push(`CSP: ${m.text()}`);
   });
@@ -141,6 +143,16 @@ async function fleetAndDevice(page) {
     await page.locator('table tbody tr').first().waitFor();
     const info = await textOf(page, '.pager span');
     if (!/Devices 1–\d+ of (\d+)/.test(info)) throw new Error(`pager says '${info}'`);
+  });
+  await step(page, 'the live feed fills from the event stream (SSE), without polling /api/events', async () => {
+    await page.locator('ol[aria-label="Latest events"] li').first().waitFor();
+    await page.locator('h2 .badge', { hasText: 'live' }).waitFor();
+    const path = (u) => new URL(u).pathname;
+    if (!requests.some((u) => path(u) === '/api/stream')) throw new Error('the page never opened /api/stream');
+    const polled = requests.filter((u) => path(u) === '/api/events');
+    if (polled.length) throw new Error(`the page polled: ${polled.slice(0, 3).join(', ')}`);
+    const n = await page.locator('ol[aria-label="Latest events"] li').count();
+    console.log(`# live feed: ${n} events delivered over /api/stream`);
   });
   await accessible(page, 'fleet');
   await step(page, `search finds the faulty device ${opt['fault-device']}`, async () => {
@@ -261,6 +273,18 @@ async function campaigns(page) {
     await page.click('#c-abort');
     await page.locator('#c-state', { hasText: 'aborted' }).waitFor({ timeout: 20000 });
   });
+  await step(page, 'a device of the first wave shows the deploy in its model history (from the ledger)', async () => {
+    const campaign = (await textOf(page, '#page h1')).replace(/^Campaign /, '');
+    const row = page.locator('tr', { has: page.locator('td:text-is("1")') }).first();
+    const dev = ((await row.locator('th').textContent()) || '').trim();
+    await page.goto(`${opt.base}/#/devices/${encodeURIComponent(dev)}`);
+    await page.locator('h1', { hasText: `Device ${dev}` }).waitFor();
+    const entry = page.locator('tr', { hasText: `deploy (campaign ${campaign})` }).first();
+    await entry.waitFor();
+    const t = (await entry.textContent()) || '';
+    if (!/console-cwru@\d+/.test(t) || !/#\d+ [0-9a-f]{16}/.test(t)) throw new Error(`history row reads '${t}'`);
+    console.log(`# model history of ${dev}: ${t}`);
+  });
 }
 
 // Time from an action to a condition, in ms.
@@ -297,6 +321,24 @@ async function scale(page) {
     console.log(`# timing: fleet map, first page of ${n} devices: ${ms} ms (from a page switch)`);
   });
   await accessible(page, `fleet with ${n} devices`);
+  await step(page, 'the health filter pages on the server (offline devices only)', async () => {
+    let total = 0;
+    const ms = await timed(async () => {
+      await page.selectOption('#f-health', 'offline');
+      await page.press('#f-q', 'Enter');
+      await page.waitForFunction(() => {
+        const t = document.querySelector('.pager span')?.textContent || '';
+        const m = t.match(/of (\d+)/);
+        return m && [...document.querySelectorAll('td.health')].every((c) => c.textContent === 'offline');
+      }, null, { polling: 'raf', timeout: 15000 });
+    });
+    total = Number(((await textOf(page, '.pager span')).match(/of (\d+)/) || [])[1]);
+    if (!(total > 0 && total < n)) throw new Error(`${total} offline devices of ${n}`);
+    console.log(`# timing: health=offline filter (${total} of ${n} devices): ${ms} ms`);
+    await page.selectOption('#f-health', '');
+    await page.press('#f-q', 'Enter');
+    await pagerIs(`Devices 1–50 of ${n}`);
+  });
   await step(page, 'the last page is one click away', async () => {
     const ms = await timed(async () => {
       await page.click('button:has-text("Last page")');
@@ -349,10 +391,13 @@ async function viewer(page) {
     const login = page.waitForResponse((r) => r.url().endsWith('/api/login'));
     await page.press('#login-pass', 'Enter');
     if ((await login).status() !== 200) throw new Error('viewer login refused');
-    // A second login in the same page after a logout sometimes leaves the
-    // app shell hidden (a known race, docs/console.md); reload to start clean.
-    await page.goto(opt.base + '/');
+    // Same page, no reload: what the previous session left running (pages
+    // still loading, pollers, the stream) must not end the new one.
     await page.locator('#who-name', { hasText: '(viewer)' }).waitFor();
+    await page.locator('#page h1').first().waitFor(); // the page of the current address
+    await page.waitForTimeout(3000); // longer than every page's poll period (2 s)
+    if (await page.locator('#nav').isHidden()) throw new Error('the app shell went hidden after the second login');
+    if (await page.locator('#login').isVisible()) throw new Error('the login form came back after the second login');
   });
   await step(page, 'a viewer cannot save or train in the builder', async () => {
     await page.goto(opt.base + '/#/builder');

@@ -211,7 +211,15 @@ VSID=$(grep -i '^set-cookie:' "$TMP/vh" | sed 's/.*mote_session=\([0-9a-f]*\).*/
 VCSRF=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["csrf"])' "$TMP/vlogin.json")
 check "a viewer cannot save a pipeline (403)" \
     http_is 403 -b "mote_session=$VSID" "${J[@]}" -H "X-CSRF-Token: $VCSRF" -d "$DRY" "$BASE/api/pipelines"
+curl -sN "${C[@]}" "$BASE/api/stream" >"$TMP/sstream" 2>/dev/null &
+SPID=$!
+PIDS+=("$SPID")
+wait_for 5 grep -q '^retry: ' "$TMP/sstream"
+check "the session opens the event stream" grep -q '^retry: ' "$TMP/sstream"
 check "logout answers 200" http_is 200 "${C[@]}" "${X[@]}" -X POST "$BASE/api/logout"
+stream_gone() { ! kill -0 "$SPID" 2>/dev/null; }
+wait_for 10 stream_gone
+check "logout ends the session's open event stream" stream_gone
 check "after logout the cookie no longer works (401)" http_is 401 "${C[@]}" "$BASE/api/devices"
 check "logins are in the ledger" grep -q 'login' "$TMP/state/ledger.jsonl"
 check "logouts are in the ledger" grep -q 'logout' "$TMP/state/ledger.jsonl"
@@ -233,6 +241,28 @@ if grep -q 'mote_console_set_audit' "$ROOT/src/fleet/main_moted.c"; then
     check "the console's saved pipelines are in the ledger" grep -q 'console.pipeline_saved' "$TMP/state/ledger.jsonl"
 else
     echo "# SKIP trainings in the ledger: moted does not call mote_console_set_audit yet"
+fi
+HDEV=$(python3 -c '
+import json, sys
+for l in open(sys.argv[1]):
+    e = json.loads(l)
+    if e["kind"] == "deploy": print(e["body"]["device"]); break' "$TMP/state/ledger.jsonl")
+if [ -n "$HDEV" ]; then
+    curl -sf "${AUTH[@]}" "$BASE/api/devices/$HDEV/history" >"$TMP/history.json"
+    check "GET /api/devices/$HDEV/history lists its deploy/rollback ledger entries (seq, hash, model)" \
+        python3 - "$TMP/history.json" "$TMP/state/ledger.jsonl" "$HDEV" <<'EOF'
+import json, sys
+h = json.load(open(sys.argv[1]))["history"]
+want = [json.loads(l) for l in open(sys.argv[2])]
+want = [e for e in want if e["kind"] in ("deploy", "rollback") and e["body"].get("device") == sys.argv[3]]
+assert len(want) > 0
+assert [(x["seq"], x["hash"], x["what"]) for x in h] == [(e["seq"], e["hash"], e["kind"]) for e in want], (h, want)
+for x, e in zip(h, want):
+    if e["kind"] == "deploy":
+        assert x["model"] == f'{e["body"]["model"]}@{e["body"]["version"]}', x
+EOF
+else
+    not_ok "the campaign left no deploy entry in the ledger"
 fi
 check "moted is still running after the browser session" kill -0 "${PIDS[1]}"
 check "moted logged no sanitizer report" bash -c "! grep -qE 'Sanitizer|runtime error:' '$TMP/moted.log'"

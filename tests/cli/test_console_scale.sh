@@ -71,9 +71,18 @@ now = int(time.time() * 1000)
 c = sqlite3.connect(db)
 c.executemany("INSERT INTO devices (id, class, grp, ram, flash, runtime, first_seen, last_seen) VALUES (?,?,?,?,?,?,?,?)",
               [(f"dev-{i:05d}", "cwru-gw" if i % 10 else "fan-gw", f"plant-{i // 1000}/line-{i % 7}", 65536, 262144,
-                "0.1.0", now - 3600_000, now - (i % 600) * 1000) for i in range(n)])
+                "0.1.0", now - 3600_000, now if i % 50 == 0 else now - (i % 600) * 1000) for i in range(n)])
 c.executemany("INSERT INTO twin (device, model, version, desired_model, desired_version) VALUES (?,?,?,?,?)",
               [(f"dev-{i:05d}", "cwru4", 1 + (i % 3 == 0), "cwru4", 2 if i % 3 == 0 else 1) for i in range(n)])
+# Two events a device (every 50th device's latest an anomaly), so each row
+# has a latest event and the health filter has something to find.
+ev = []
+for i in range(n):
+    ev.append((f"dev-{i:05d}", 1, now - 60_000, "class", '{"class":"normal","prev_class":"normal"}', now - 60_000))
+    kind = "anomaly" if i % 50 == 0 else "class"
+    body = '{"score":0.9,"threshold":0.5}' if kind == "anomaly" else '{"class":"normal","prev_class":"normal"}'
+    ev.append((f"dev-{i:05d}", 2, now - 1_000, kind, body, now - 1_000))
+c.executemany("INSERT INTO events (device, seq, ts, kind, body, received) VALUES (?,?,?,?,?,?)", ev)
 c.commit()
 EOF
 start_moted
@@ -88,7 +97,20 @@ check "page 1 holds 50 of $N devices" grep -q "\"total\":$N" "$TMP/page.json"
 T2=$(t "/api/devices?offset=$((N - 50))&limit=50")
 check "the last page holds the last device" grep -q "dev-$(printf '%05d' $((N - 1)))" "$TMP/page.json"
 T3=$(t "/api/devices?offset=0&limit=50&q=line-3")
-echo "# API: first page ${T1}s, last page ${T2}s, search 'line-3' ${T3}s (curl time_total)"
+T4=$(t "/api/devices?offset=0&limit=50&health=anomaly")
+check "health=anomaly finds the $((N / 50)) devices whose latest event is an anomaly" \
+    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['total'] == $((N / 50)) and all(r['health'] == 'anomaly' and r['last_event']['kind'] == 'anomaly' for r in d['devices']), d['total']" "$TMP/page.json"
+T5=$(t "/api/devices?offset=0&limit=50&group=plant-3")
+check "group=plant-3 takes its subgroups (plant-3/line-*), $((N / 10)) devices" grep -q "\"total\":$((N / 10))," "$TMP/page.json"
+T6=$(t "/api/devices?offset=$((N - 50))&limit=50&health=offline")
+T7=$(t "/api/events?tail=20")
+check "events?tail=20: the latest 20 of $((2 * N))" \
+    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['tail'] == 20 and [e['id'] for e in d['events']] == list(range($((2 * N - 19)), $((2 * N + 1)))) and d['next'] == $((2 * N)), d['next']" "$TMP/page.json"
+T8=$(curl -sN -b "$TMP/jar" -o "$TMP/stream" --max-time 1 -w '%{time_starttransfer}' "$BASE/api/stream?tail=20")
+check "the stream opens on $((2 * N)) stored events with the latest 20" bash -c "[ \$(grep -c '^event: event' '$TMP/stream') = 20 ] && grep -q '^id: $((2 * N))\$' '$TMP/stream'"
+echo "# API: first page ${T1}s, last page ${T2}s, search 'line-3' ${T3}s, health=anomaly ${T4}s," \
+    "group=plant-3 ${T5}s, last page of health=offline ${T6}s, events?tail=20 ${T7}s," \
+    "stream?tail=20 first bytes ${T8}s (curl time_total / time_starttransfer)"
 
 mkdir -p "$ART"
 node "$ROOT/tests/browser/run.mjs" --scenario scale --devices "$N" --base "$BASE" --artifacts "$ART" \

@@ -4,7 +4,11 @@
  * a twin, events and a model. Input: lines "METHOD", "PATH", "QUERY",
  * "AUTHORIZATION" then the body (missing lines are empty). Contract
  * checked: every answer has a status in 100..599; every 4xx/5xx answer is a
- * JSON object with an "error" string; every 2xx answer is valid JSON. */
+ * JSON object with an "error" string; every 2xx answer is valid JSON; a
+ * streamed answer (GET /api/stream) starts with well-formed Server-Sent
+ * Events whose data lines are JSON objects. The QUERY line also goes
+ * through mote_http_parse_event_id (the Last-Event-ID parser), checked
+ * against strtoull. */
 #define _POSIX_C_SOURCE 200809L
 #include <jansson.h>
 #include <sodium.h>
@@ -54,6 +58,57 @@ static void init(void)
     seed_store(mote_moted_store(moted));
 }
 
+/* Every complete line of an SSE chunk: "", a ": comment", "retry: N",
+ * "event: event", "id: N" or "data: {json object}". */
+static void check_sse(char *buf, size_t n)
+{
+    char *line = buf, *end = buf + n;
+    for (char *nl; line < end && (nl = memchr(line, '\n', (size_t)(end - line))); line = nl + 1) {
+        *nl = '\0';
+        uint64_t id;
+        if (!line[0] || line[0] == ':' || strcmp(line, "event: event") == 0)
+            continue;
+        if (strncmp(line, "retry: ", 7) == 0 || strncmp(line, "id: ", 4) == 0) {
+            if (mote_http_parse_event_id(strchr(line, ' ') + 1, &id) != 0)
+                abort();
+            continue;
+        }
+        if (strncmp(line, "data: ", 6) != 0)
+            abort();
+        json_t *j = json_loads(line + 6, 0, NULL);
+        if (!json_is_object(j))
+            abort();
+        json_decref(j);
+    }
+}
+
+/* Two chunks at most: both come without waiting (the greeting and what
+ * the store already holds); a third could block. */
+static void drain_stream(mote_http_resp_t *resp)
+{
+    static char buf[8192];
+    for (int i = 0; i < 2; i++) {
+        long n = resp->stream(resp->stream_ctx, buf, sizeof buf);
+        if (n < 0 || (size_t)n > sizeof buf)
+            abort();
+        if (n == 0)
+            break;
+        check_sse(buf, (size_t)n);
+    }
+}
+
+/* mote_http_parse_event_id agrees with a plain decimal reading. */
+static void check_event_id(const char *s)
+{
+    uint64_t id = 0;
+    int r = mote_http_parse_event_id(s, &id);
+    const char *d = s + strspn(s, " ");
+    size_t nd = strspn(d, "0123456789");
+    int want = nd > 0 && nd <= 19 && d[nd] == '\0' && strtoull(d, NULL, 10) <= (uint64_t)INT64_MAX;
+    if ((r == 0) != want || (want && id != strtoull(d, NULL, 10)))
+        abort();
+}
+
 /* Next '\n'-terminated field of [*p, end) as a NUL-terminated copy. */
 static char *field(const uint8_t **p, const uint8_t *end)
 {
@@ -77,7 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *body = blen ? malloc(blen) : NULL; /* exact size: ASan sees any overread */
     if (blen)
         memcpy(body, p, blen);
-    mote_http_req_t req = {method, path, query, "application/json", "", body, blen, NULL, NULL, "", "", ""};
+    mote_http_req_t req = {method, path, query, "application/json", "", body, blen, NULL, NULL, "", "", "", ""};
     mote_http_resp_t resp;
     memset(&resp, 0, sizeof resp);
     if (path[0] == '/') /* the server only ever passes absolute paths */
@@ -86,13 +141,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mote_http_error(&resp, 400, "bad path");
     if (resp.status < 100 || resp.status > 599)
         abort();
+    check_event_id(query);
+    if (resp.stream) {
+        if (resp.status != 200 || strcmp(resp.content_type, "text/event-stream") != 0)
+            abort();
+        drain_stream(&resp);
+        mote_http_resp_free(&resp);
+    }
     json_t *j = resp.body ? json_loadb(resp.body, resp.body_len, 0, NULL) : NULL;
     if (!j && strcmp(resp.content_type, "application/json") == 0)
         abort();
     if (resp.status >= 400 && !json_is_string(json_object_get(j, "error")))
         abort();
     json_decref(j);
-    free(resp.body);
+    mote_http_resp_free(&resp);
     free(body);
     free(method);
     free(path);

@@ -465,7 +465,8 @@ static void moted_up(harness_t *h, const char *state, int with_mqtt)
     snprintf(cid, sizeof cid, "moted-%s", state);
     mote_moted_config_t cfg = {.state_dir = h->state, .db_url = pg_url(), .broker_host = with_mqtt ? "127.0.0.1" : NULL,
                                .broker_port = broker_port, .user = "moted", .pass = MOTED_PASS, .client_id = cid,
-                               .fleet_sk = key.sk, .chunk = 1024, .resend_ms = 400, .tick_ms = 50};
+                               .fleet_sk = key.sk, .chunk = 1024, .resend_ms = 400, .tick_ms = 50,
+                               .claim_batch = 3};
     char err[256];
     assert_int_equal(mote_moted_create(&h->m, &cfg, err, sizeof err), MOTE_OK);
     assert_int_equal(mote_http_create(&h->http), MOTE_OK);
@@ -744,6 +745,8 @@ static void test_campaign_completes(void **state)
     assert_int_equal(count(&h, "SELECT COUNT(*) FROM campaign_devices WHERE campaign = ? AND state = 'confirmed'", id),
                      10);
     assert_int_equal(ledger_has(&h, "campaign.start"), 1);
+    /* batches of 3 (claim_batch): every device still has its own entry */
+    assert_int_equal(ledger_has(&h, "deploy"), 10);
     assert_int_equal(ledger_has(&h, "campaign.stage"), 2);
     assert_int_equal(ledger_has(&h, "campaign.done"), 1);
     devs_stop();

@@ -49,7 +49,7 @@ static mote_http_t *server(void)
 static int dispatch(mote_http_t *s, const char *method, const char *path, const char *auth, char *body_out,
                     size_t cap)
 {
-    mote_http_req_t req = {method, path, "", "", "", NULL, 0, NULL, NULL, "", "", ""};
+    mote_http_req_t req = {method, path, "", "", "", NULL, 0, NULL, NULL, "", "", "", ""};
     mote_http_resp_t resp;
     memset(&resp, 0, sizeof resp);
     mote_http_dispatch(s, &req, auth, &resp);
@@ -118,7 +118,7 @@ static void test_session_hook(void **state)
     (void)state;
     mote_http_t *s = server();
     mote_http_set_session(s, session_hook, NULL);
-    mote_http_req_t req = {"POST", "/api/things", "", "", "", NULL, 0, NULL, NULL, "s=good", "", ""};
+    mote_http_req_t req = {"POST", "/api/things", "", "", "", NULL, 0, NULL, NULL, "s=good", "", "", ""};
     mote_http_resp_t resp;
     memset(&resp, 0, sizeof resp);
     mote_http_dispatch(s, &req, NULL, &resp);
@@ -203,7 +203,7 @@ static int api(mote_http_t *s, const char *method, const char *path, const char 
                char *out, size_t cap)
 {
     mote_http_req_t req = {method, path, query, "application/json", "", (const uint8_t *)body,
-                           body ? strlen(body) : 0, NULL, NULL, "", "", ""};
+                           body ? strlen(body) : 0, NULL, NULL, "", "", "", ""};
     mote_http_resp_t resp;
     memset(&resp, 0, sizeof resp);
     mote_http_dispatch(s, &req, "Bearer " ENGINEER, &resp);

@@ -166,6 +166,76 @@ static void test_append_reopen_verify(void **state)
     assert_int_equal(res.n, 4);
 }
 
+typedef struct batch_seen {
+    uint64_t next;
+    int bad;
+} batch_seen_t;
+
+static int batch_cb(const mote_ledger_entry_t *e, void *ctx)
+{
+    batch_seen_t *b = ctx;
+    char want[64];
+    snprintf(want, sizeof want, "{\"device\":\"dev-%04llu\"}", (unsigned long long)e->seq);
+    b->bad += e->seq != b->next || e->body_len != strlen(want) || memcmp(e->body, want, e->body_len) != 0;
+    b->next++;
+    return 0;
+}
+
+/* A batch is all or nothing, chains like single appends, and is listed
+ * back entry by entry. */
+static void test_append_many(void **state)
+{
+    (void)state;
+    char err[256], hp[160];
+    make_ledger(&key, 2);
+    size_t len0 = 0, len1 = 0;
+    uint8_t *before = slurp(path, &len0);
+    mote_ledger_t *l = NULL;
+    assert_int_equal(mote_ledger_open(&l, path, key.sk, err, sizeof err), MOTE_OK);
+    mote_ledger_item_t bad[3] = {{"deploy", "{\"device\":\"dev-0003\"}"}, {"deploy", "[1,2]"},
+                                 {"deploy", "{\"device\":\"dev-0005\"}"}};
+    assert_int_equal(mote_ledger_append_many(l, bad, 3, NULL, err, sizeof err), MOTE_ERR_FORMAT);
+    assert_non_null(strstr(err, "not a JSON object"));
+    bad[1].kind = "Deploy!";
+    bad[1].body_json = "{}";
+    assert_int_equal(mote_ledger_append_many(l, bad, 3, NULL, err, sizeof err), MOTE_ERR_FORMAT);
+    assert_non_null(strstr(err, "item 1"));
+    uint8_t *same = slurp(path, &len1);
+    assert_int_equal(len0, len1);
+    assert_memory_equal(before, same, len0);
+    free(same);
+
+    enum { N = 300 };
+    static char bodies[N][48];
+    mote_ledger_item_t items[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(bodies[i], sizeof bodies[i], "{\"device\":\"dev-%04d\"}", i + 3);
+        items[i].kind = "deploy";
+        items[i].body_json = bodies[i];
+    }
+    uint64_t first = 0, seq = 0;
+    assert_int_equal(mote_ledger_append_many(l, items, N, &first, err, sizeof err), MOTE_OK);
+    assert_int_equal(first, 3);
+    assert_int_equal(mote_ledger_append_many(l, items, 0, &first, err, sizeof err), MOTE_OK);
+    mote_ledger_head(l, &seq, NULL);
+    assert_int_equal(seq, N + 2);
+    batch_seen_t seen = {3, 0};
+    assert_int_equal(mote_ledger_list(l, 3, batch_cb, &seen, err, sizeof err), MOTE_OK);
+    assert_int_equal(seen.bad, 0);
+    assert_int_equal(seen.next, N + 3);
+    mote_ledger_close(l);
+    uint64_t n = 0;
+    uint8_t head[32];
+    assert_int_equal(mote_ledger_verify_file(path, key.pk, &n, head, err, sizeof err), MOTE_OK);
+    assert_int_equal(n, N + 2);
+    mote_ledger_anchor_t a;
+    snprintf(hp, sizeof hp, "%s.head", path);
+    assert_int_equal(mote_ledger_anchor_read(hp, &a, err, sizeof err), MOTE_OK);
+    assert_int_equal(a.seq, N + 2);
+    assert_memory_equal(a.hash, head, 32);
+    free(before);
+}
+
 static void test_empty_and_args(void **state)
 {
     (void)state;
@@ -595,6 +665,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_append_reopen_verify),
+        cmocka_unit_test(test_append_many),
         cmocka_unit_test(test_empty_and_args),
         cmocka_unit_test(test_every_single_byte_edit),
         cmocka_unit_test(test_removed_entry),

@@ -4,6 +4,10 @@
 
 let csrf = '';
 export const session = { user: null, role: null };
+// Bumped at every login and logout: a 401 answering a request sent under
+// an earlier session (a page still finishing after a logout) says nothing
+// about the current one and must not end it.
+let epoch = 0;
 const RANK = { viewer: 1, engineer: 2, admin: 3 };
 
 export class ApiError extends Error {
@@ -20,12 +24,13 @@ export async function api(method, path, body) {
     opts.headers['Content-Type'] = 'application/json';
     opts.body = JSON.stringify(body);
   }
+  const sentIn = epoch;
   const r = await fetch(path, opts);
   const text = await r.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = { raw: text }; }
   if (!r.ok) {
-    if (r.status === 401 && path !== '/api/login' && onUnauthorized) onUnauthorized();
+    if (r.status === 401 && path !== '/api/login' && sentIn === epoch && onUnauthorized) onUnauthorized();
     throw new ApiError(r.status, (data && data.error) || `${method} ${path}: HTTP ${r.status}`);
   }
   return data;
@@ -38,6 +43,7 @@ let onUnauthorized = null;
 export function setUnauthorizedHandler(fn) { onUnauthorized = fn; }
 
 function adopt(s) {
+  epoch++;
   session.user = s.user;
   session.role = s.role;
   csrf = s.csrf || '';

@@ -18,6 +18,15 @@ const pages = {
 };
 
 let cleanup = null; // the current page's stop function (streams, timers)
+// Bumped when a page is left (navigation, logout): a page whose render
+// finishes after that stops its streams and timers at once instead of
+// living on unseen (and polling with a dead session).
+let pageGen = 0;
+
+function leavePage() {
+  pageGen++;
+  if (cleanup) { cleanup(); cleanup = null; }
+}
 
 function showLogin(message) {
   document.getElementById('nav').hidden = true;
@@ -37,7 +46,8 @@ function showApp() {
 
 async function route() {
   if (!session.user) return;
-  if (cleanup) { cleanup(); cleanup = null; }
+  leavePage();
+  const gen = pageGen;
   const parts = (location.hash.replace(/^#\/?/, '') || 'fleet').split('/').map(decodeURIComponent);
   const page = pages[parts[0]] || pages.fleet;
   for (const a of document.querySelectorAll('#nav a')) {
@@ -46,11 +56,14 @@ async function route() {
   }
   const root = clear(document.getElementById('page'));
   document.title = `${page.title} — mote console`;
+  let stop = null;
   try {
-    cleanup = (await page.render(root, parts.slice(1))) || null;
+    stop = (await page.render(root, parts.slice(1))) || null;
   } catch (e) {
-    root.append(h('p', { class: 'error', role: 'alert' }, `Could not load this page: ${e.message}`));
+    if (gen === pageGen) root.append(h('p', { class: 'error', role: 'alert' }, `Could not load this page: ${e.message}`));
   }
+  if (gen !== pageGen) { if (stop) stop(); return; }
+  cleanup = stop;
   const heading = root.querySelector('h1');
   if (heading) { heading.tabIndex = -1; heading.focus(); }
   announce(`${page.title} page loaded`);
@@ -73,7 +86,7 @@ async function onLogin(ev) {
 }
 
 async function onLogout() {
-  if (cleanup) { cleanup(); cleanup = null; }
+  leavePage();
   await logout().catch(() => {});
   showLogin('You are logged out.');
 }
@@ -82,7 +95,7 @@ async function start() {
   document.getElementById('login-form').addEventListener('submit', onLogin);
   document.getElementById('logout').addEventListener('click', onLogout);
   window.addEventListener('hashchange', route);
-  setUnauthorizedHandler(() => { session.user = null; showLogin('Your session ended: log in again.'); });
+  setUnauthorizedHandler(() => { leavePage(); session.user = null; showLogin('Your session ended: log in again.'); });
   if (await restore() && session.user) {
     showApp();
     await route();

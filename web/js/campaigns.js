@@ -140,7 +140,9 @@ async function detail(root, id) {
   if (!can('engineer')) { abort.disabled = true; abort.title = 'Needs the engineer role'; }
   root.append(h('h1', {}, `Campaign ${id}`), h('p', {}, h('a', { href: '#/campaigns' }, '← Campaigns')), box, abort, msg);
   let timer = null;
+  let stopped = false;
   const refresh = async () => {
+    if (stopped) return;
     const r = await get(`/api/campaigns/${encodeURIComponent(id)}`);
     const c = r.campaign || r;
     const devices = list(r, 'devices');
@@ -152,10 +154,10 @@ async function detail(root, id) {
     const over = !/running|pending|active/.test(String(c.state));
     abort.disabled = over || !can('engineer');
     if (over) announce(`Campaign ${c.state}`);
-    timer = setTimeout(() => refresh().catch(() => {}), 1000);
+    if (!stopped) timer = setTimeout(() => refresh().catch(() => {}), 1000);
   };
   await refresh();
-  return () => clearTimeout(timer);
+  return () => { stopped = true; clearTimeout(timer); };
 }
 
 export async function campaignsPage(root, [id]) {

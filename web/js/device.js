@@ -82,9 +82,12 @@ async function history(id, events, t) {
     if (r.model) rows.push({ ts: t.updated, model: `${r.model}@${r.version}`, what: 'running now' });
   }
   if (!rows.length) return h('p', { class: 'muted' }, 'No model history yet.');
+  // Ledger rows: deploy (with its campaign) and rollback (with its reason).
+  const what = (r) => `${r.what || r.kind || '—'}${r.campaign ? ` (campaign ${r.campaign})` : ''}${r.reason ? `: ${r.reason}` : ''}`;
+  const model = (r) => r.model || (r.name ? `${r.name}@${r.version ?? '?'}` : '—');
+  const entry = (r) => (r.hash ? `#${r.seq ?? '?'} ${String(r.hash).slice(0, 16)}` : r.seq ?? '—');
   return table('Model version history', ['When', 'Model', 'What', 'Ledger entry'], rows.map((r) =>
-    h('tr', {}, h('td', {}, fmtTime(r.ts)), h('td', {}, r.model || `${r.name || '—'}@${r.version ?? '?'}`),
-      h('td', {}, r.what || r.kind || '—'), h('td', {}, r.hash ? String(r.hash).slice(0, 16) : r.seq ?? '—'))));
+    h('tr', {}, h('td', {}, fmtTime(r.ts)), h('td', {}, model(r)), h('td', {}, what(r)), h('td', {}, entry(r)))));
 }
 
 // The kind of the latest event when it reports a fault ("anomaly"...).

@@ -38,14 +38,16 @@ export async function federatedPage(root) {
   });
   root.append(h('h1', {}, 'Federated learning'), f, box);
   let timer = null;
+  let stopped = false;
   const refresh = async () => {
+    if (stopped) return;
     try {
       clear(box).append(roundsView(list(await get('/api/fed/rounds'), 'rounds')));
     } catch (e) {
       clear(box).append(h('p', { class: 'muted' }, e.status === 404 ? 'Federated learning is not enabled on this moted.' : e.message));
     }
-    timer = setTimeout(refresh, 2000);
+    if (!stopped) timer = setTimeout(refresh, 2000);
   };
   await refresh();
-  return () => clearTimeout(timer);
+  return () => { stopped = true; clearTimeout(timer); };
 }

@@ -6,11 +6,12 @@ import { announce, clear, field, fmtTime, h, table } from './dom.js';
 import { deviceOf, isFault, summary } from './events.js';
 import { follow } from './stream.js';
 
-const state = { q: '', offset: 0, limit: 50, total: 0 };
+const state = { q: '', health: '', group: '', offset: 0, limit: 50, total: 0 };
 
-// moted's device rows carry no health of their own: a device reporting a
-// fault says so (live events, the twin's health), else it is online when
-// heard from in the last 5 minutes.
+// moted derives each row's health (offline, anomaly, drift or online, from
+// last_seen and the latest event); an older moted sends none: a device
+// reporting a fault says so (live events, the twin's health), else it is
+// online when heard from in the last 5 minutes.
 export function healthOf(d) {
   const hl = d.health;
   const v = typeof hl === 'string' ? hl : hl && (hl.status || hl.state || hl.level);
@@ -50,6 +51,8 @@ function row(d) {
 function query() {
   const p = new URLSearchParams({ offset: state.offset, limit: state.limit });
   if (state.q) p.set('q', state.q);
+  if (state.health) p.set('health', state.health);
+  if (state.group) p.set('group', state.group);
   return `/api/devices?${p}`;
 }
 
@@ -68,11 +71,17 @@ async function load(body, pager) {
 
 function toolbar(reload) {
   const q = h('input', { type: 'search', value: state.q, placeholder: 'id, class or group' });
+  const health = h('select', {}, ['', 'anomaly', 'drift', 'offline', 'online'].map((v) =>
+    h('option', { value: v, selected: v === state.health }, v || 'any')));
+  const group = h('input', { type: 'text', value: state.group, placeholder: 'e.g. plant-3' });
   const form = h('form', { class: 'toolbar', role: 'search', 'aria-label': 'Find devices' },
-    h('div', {}, field('f-q', 'Search devices (id, class, group)', q)), h('button', { type: 'submit' }, 'Search'));
+    h('div', {}, field('f-q', 'Search devices (id, class, group)', q)),
+    h('div', {}, field('f-health', 'Health', health)),
+    h('div', {}, field('f-group', 'Group (and its subgroups)', group)),
+    h('button', { type: 'submit' }, 'Search'));
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    Object.assign(state, { q: q.value.trim(), offset: 0 });
+    Object.assign(state, { q: q.value.trim(), health: health.value, group: group.value.trim(), offset: 0 });
     reload();
   });
   return form;

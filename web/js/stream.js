@@ -1,6 +1,8 @@
-// Live events: Server-Sent Events from /api/stream when moted offers it,
-// else polling /api/events?since=ID. Either way `onEvent` gets each new
-// event once, in order. Returns a stop function.
+// Live events: Server-Sent Events from /api/stream (the latest 20 first,
+// then each new one; on a dropped connection the browser reconnects with
+// Last-Event-ID and moted resumes after it), else, when the stream cannot
+// open, polling /api/events?since=ID every 2 s. Either way `onEvent` gets
+// each event once, in order. Returns a stop function.
 import { get, list } from './api.js';
 
 export function follow(onEvent, onState) {
@@ -51,7 +53,7 @@ export function follow(onEvent, onState) {
     } catch {
       onState && onState('offline');
     }
-    timer = setTimeout(poll, 2000);
+    if (!stopped) timer = setTimeout(poll, 2000);
   }
 
   function startPolling() {
@@ -60,16 +62,19 @@ export function follow(onEvent, onState) {
   }
 
   if (window.EventSource) {
-    es = new EventSource('/api/stream');
+    const src = new EventSource('/api/stream?tail=20');
+    es = src;
     let opened = false;
-    es.addEventListener('open', () => { opened = true; onState && onState('live'); });
-    es.addEventListener('event', (m) => {
+    src.addEventListener('open', () => { opened = true; onState && onState('live'); });
+    src.addEventListener('event', (m) => {
       try { deliver(JSON.parse(m.data)); } catch { /* a malformed message is skipped */ }
     });
-    es.addEventListener('error', () => {
-      // Never opened: moted has no stream endpoint; poll instead. Opened
-      // then dropped: EventSource reconnects by itself with Last-Event-ID.
-      if (!opened) startPolling();
+    src.addEventListener('error', () => {
+      // Never opened (no stream endpoint, or 503: too many streams) or
+      // refused on a reconnect (CLOSED: e.g. the session ended): poll,
+      // which also reports a 401. Opened then dropped: EventSource
+      // reconnects by itself with Last-Event-ID.
+      if (!opened || src.readyState === EventSource.CLOSED) startPolling();
       else onState && onState('reconnecting');
     });
   } else {

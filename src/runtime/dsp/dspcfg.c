@@ -6,6 +6,7 @@
  * and CRC are checked before any field is trusted, and the decoded config
  * then goes through the same validation as a hand-built one. */
 #include <stdarg.h>
+#include "mote/le.h"
 #include <string.h>
 #include "mote/crc32.h"
 #include "dsp/dsp_internal.h"
@@ -325,28 +326,6 @@ mote_status_t mote_dsp_feature_range(const mote_dsp_config_t *cfg, uint32_t feat
 
 #define OFF_CRC 76u
 
-static void put16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, v);
-    put16(p + 2, v >> 16);
-}
-
-static uint32_t get16(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return get16(p) | get16(p + 2) << 16;
-}
-
 static void encode(const mote_dsp_config_t *c, uint8_t *p)
 {
     const float fl[7] = { c->lin_lo_hz, c->lin_hi_hz, c->mel_lo_hz, c->mel_hi_hz,
@@ -354,22 +333,22 @@ static void encode(const mote_dsp_config_t *c, uint8_t *p)
     const uint16_t cnt[6] = { c->n_lin_bands, c->n_mels, c->n_mfcc,
                               c->n_peaks, c->mag_bins, c->env_bins };
     memcpy(p, "MDSP", 4);
-    put16(p + 4, MOTE_DSP_CONFIG_VERSION);
-    put16(p + 6, MOTE_DSP_CONFIG_BYTES);
-    put32(p + 8, dsp_f2u(c->sample_rate));
-    put32(p + 12, c->frame_len);
-    put32(p + 16, c->hop);
-    put32(p + 20, c->fft_len);
+    mote_le_put16(p + 4, MOTE_DSP_CONFIG_VERSION);
+    mote_le_put16(p + 6, MOTE_DSP_CONFIG_BYTES);
+    mote_le_put32(p + 8, dsp_f2u(c->sample_rate));
+    mote_le_put32(p + 12, c->frame_len);
+    mote_le_put32(p + 16, c->hop);
+    mote_le_put32(p + 20, c->fft_len);
     p[24] = c->window;
     p[25] = c->window_symmetric;
-    put16(p + 26, 0);
-    put32(p + 28, c->features);
-    put32(p + 32, c->stats);
+    mote_le_put16(p + 26, 0);
+    mote_le_put32(p + 28, c->features);
+    mote_le_put32(p + 32, c->stats);
     for (int i = 0; i < 6; i++)
-        put16(p + 36 + 2 * i, cnt[i]);
+        mote_le_put16(p + 36 + 2 * i, cnt[i]);
     for (int i = 0; i < 7; i++)
-        put32(p + 48 + 4 * i, dsp_f2u(fl[i]));
-    put32(p + OFF_CRC, mote_crc32(p, OFF_CRC));
+        mote_le_put32(p + 48 + 4 * i, dsp_f2u(fl[i]));
+    mote_le_put32(p + OFF_CRC, mote_crc32(p, OFF_CRC));
 }
 
 static void decode(const uint8_t *p, mote_dsp_config_t *c)
@@ -378,18 +357,18 @@ static void decode(const uint8_t *p, mote_dsp_config_t *c)
                      &c->env_lo_hz, &c->env_hi_hz, &c->log_floor };
     uint16_t *cnt[6] = { &c->n_lin_bands, &c->n_mels, &c->n_mfcc,
                          &c->n_peaks, &c->mag_bins, &c->env_bins };
-    c->sample_rate = dsp_u2f(get32(p + 8));
-    c->frame_len = get32(p + 12);
-    c->hop = get32(p + 16);
-    c->fft_len = get32(p + 20);
+    c->sample_rate = dsp_u2f(mote_le_get32(p + 8));
+    c->frame_len = mote_le_get32(p + 12);
+    c->hop = mote_le_get32(p + 16);
+    c->fft_len = mote_le_get32(p + 20);
     c->window = p[24];
     c->window_symmetric = p[25];
-    c->features = get32(p + 28);
-    c->stats = get32(p + 32);
+    c->features = mote_le_get32(p + 28);
+    c->stats = mote_le_get32(p + 32);
     for (int i = 0; i < 6; i++)
-        *cnt[i] = (uint16_t)get16(p + 36 + 2 * i);
+        *cnt[i] = (uint16_t)mote_le_get16(p + 36 + 2 * i);
     for (int i = 0; i < 7; i++)
-        *fl[i] = dsp_u2f(get32(p + 48 + 4 * i));
+        *fl[i] = dsp_u2f(mote_le_get32(p + 48 + 4 * i));
 }
 
 mote_status_t mote_dsp_config_write(const mote_dsp_config_t *cfg, void *out, size_t out_len,
@@ -413,19 +392,19 @@ static mote_status_t check_frame(const uint8_t *p, size_t len, char *msg, size_t
                     (uint32_t)len);
     if (p[0] != 'M' || p[1] != 'D' || p[2] != 'S' || p[3] != 'P')
         return fail(msg, msg_len, MOTE_ERR_CORRUPT, "magic: not \"MDSP\"");
-    if (get16(p + 4) != MOTE_DSP_CONFIG_VERSION)
+    if (mote_le_get16(p + 4) != MOTE_DSP_CONFIG_VERSION)
         return fail(msg, msg_len, MOTE_ERR_VERSION, "version: %u, this build reads %u",
-                    get16(p + 4), MOTE_DSP_CONFIG_VERSION);
-    if (get16(p + 6) != MOTE_DSP_CONFIG_BYTES)
+                    mote_le_get16(p + 4), MOTE_DSP_CONFIG_VERSION);
+    if (mote_le_get16(p + 6) != MOTE_DSP_CONFIG_BYTES)
         return fail(msg, msg_len, MOTE_ERR_CORRUPT, "length: %u, version 1 is %u bytes",
-                    get16(p + 6), MOTE_DSP_CONFIG_BYTES);
+                    mote_le_get16(p + 6), MOTE_DSP_CONFIG_BYTES);
     if (len < MOTE_DSP_CONFIG_BYTES)
         return fail(msg, msg_len, MOTE_ERR_TRUNCATED, "length: %u bytes given, %u needed",
                     (uint32_t)len, MOTE_DSP_CONFIG_BYTES);
-    uint32_t want = get32(p + OFF_CRC), got = mote_crc32(p, OFF_CRC);
+    uint32_t want = mote_le_get32(p + OFF_CRC), got = mote_crc32(p, OFF_CRC);
     if (want != got)
         return fail(msg, msg_len, MOTE_ERR_VERIFY, "crc: stored %u, computed %u", want, got);
-    if (get16(p + 26) != 0)
+    if (mote_le_get16(p + 26) != 0)
         return fail(msg, msg_len, MOTE_ERR_CORRUPT, "reserved: bytes 26..27 must be 0");
     return MOTE_OK;
 }
