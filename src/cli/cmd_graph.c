@@ -4,7 +4,7 @@
  *   mote graph load FILE|DIR... [--db DIR]
  *   mote graph fit DEVICE [--model NAME@VERSION|IRI] [--data ...] [--db DIR]
  *   mote graph search TERMS [--data ...] [--db DIR] [--limit N]
- *   mote graph bench [--devices N] [--models N] [--runs N] --queries DIR
+ *   mote graph bench [--devices N] [--models N] [--runs N] [--dump DIR] --queries DIR
  *
  * --data adds files to the graph for this run only: Turtle (.ttl), Thing
  * Descriptions and model cards (.json); a directory adds its .ttl and
@@ -81,26 +81,38 @@ static int has_ext(const char *name, const char *ext)
     return n > e && !strcmp(name + n - e, ext);
 }
 
-/* A directory's .ttl and .json files, in name order. */
+/* A directory's .ttl and .json files (any number), in name order. */
 static int load_dir(mote_graph_t *g, const char *dir)
 {
     DIR *d = opendir(dir);
-    char *names[1024];
-    int n = 0, rc = CLI_OK;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    int rc = d ? CLI_OK : load_one(g, dir); /* reports why it cannot be read */
     struct dirent *e;
-    while (d && (e = readdir(d)) && n < 1024)
-        if (has_ext(e->d_name, ".ttl") || has_ext(e->d_name, ".json"))
-            names[n++] = strdup(e->d_name);
+    while (d && rc == CLI_OK && (e = readdir(d)))
+        if (has_ext(e->d_name, ".ttl") || has_ext(e->d_name, ".json")) {
+            char **more = n < cap ? names : realloc(names, (cap = cap ? 2 * cap : 256) * sizeof *names);
+            char *name = more ? strdup(e->d_name) : NULL;
+            names = more ? more : names;
+            if (name)
+                names[n++] = name;
+            else
+                rc = CLI_FAIL;
+        }
     if (d)
         closedir(d);
-    qsort(names, (size_t)n, sizeof names[0], by_name);
-    for (int i = 0; i < n; i++) {
+    if (d && rc != CLI_OK)
+        cli_error(dir, MOTE_ERR_NOMEM, "out of memory listing the directory");
+    else if (n)
+        qsort(names, n, sizeof names[0], by_name);
+    for (size_t i = 0; i < n; i++) {
         char path[2048];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i] ? names[i] : "");
-        if (rc == CLI_OK && names[i])
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (rc == CLI_OK)
             rc = load_one(g, path);
         free(names[i]);
     }
+    free(names);
     return rc;
 }
 
@@ -339,7 +351,7 @@ const cli_cmd_t cli_cmd_graph = {
     "       mote graph load FILE|DIR... [--db DIR]\n"
     "       mote graph fit DEVICE [--model NAME@VERSION|IRI] [--data ...] [--db DIR]\n"
     "       mote graph search TERMS [--data ...] [--db DIR] [--limit N]\n"
-    "       mote graph bench --queries DIR [--devices N] [--models N] [--runs N]\n\n"
+    "       mote graph bench --queries DIR [--devices N] [--models N] [--runs N] [--dump DIR]\n\n"
     "The fleet's knowledge graph (Redland, SPARQL 1.1 by Rasqal). --data adds\n"
     "Turtle files, Thing Descriptions and model cards (JSON) for this run; a\n"
     "directory adds its .ttl and .json files. --db DIR keeps a persistent graph\n"
@@ -351,6 +363,7 @@ const cli_cmd_t cli_cmd_graph = {
     "fit     every model (or --model) against DEVICE: \"fits\" or the reasons\n"
     "search  full-text search of names and descriptions (SQLite FTS5 syntax)\n"
     "bench   generate a fleet (default 10000 devices, 1000 models) and time\n"
-    "        the fit and needs-update queries from --queries DIR\n\n"
+    "        the fit and needs-update queries from --queries DIR; --dump DIR\n"
+    "        also writes the generated TDs and model cards there\n\n"
     "exit status: 0 success, 1 failure (bad data, bad query, I/O), 2 usage error\n",
     run_graph};

@@ -3,7 +3,8 @@
  * Devices and models go through the same ingestion as real ones (Thing
  * Descriptions and model cards), so the load time is that of moted's path.
  * Then fit.rq for one device and needs-update.rq for one model run --runs
- * times each (first run excluded, median and minimum reported). */
+ * times each (first run excluded, median and minimum reported). --dump DIR
+ * also writes the generated documents, for comparisons with rdflib. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
@@ -86,11 +87,24 @@ static int model_card(char *buf, size_t cap, long i)
         1000 + rnd(1000000), 2000 + rnd(500000), 1000 + rnd(100000), ops, 1 + rnd(3), i + 1);
 }
 
-static int generate(mote_graph_t *g, long n_dev, long n_models)
+/* With --dump, also write each generated document to DIR (card-NNNN.json,
+ * td-NNNNN.json) so another engine can load exactly the same fleet. */
+static int dump(const char *dir, const char *kind, long i, const char *buf, int n)
+{
+    char path[1024];
+    if (!dir)
+        return CLI_OK;
+    snprintf(path, sizeof path, "%s/%s-%05ld.json", dir, kind, i);
+    return cli_write_file(path, buf, (size_t)n) ? CLI_FAIL : CLI_OK;
+}
+
+static int generate(mote_graph_t *g, long n_dev, long n_models, const char *dir)
 {
     char buf[4096], err[MOTE_GRAPH_ERR_LEN];
     for (long i = 0; i < n_models; i++) {
         int n = model_card(buf, sizeof buf, i);
+        if (dump(dir, "card", i, buf, n) != CLI_OK)
+            return CLI_FAIL;
         if (mote_graph_add_card(g, buf, (size_t)n, err, sizeof err)) {
             cli_error("bench card", MOTE_ERR_FORMAT, "%s", err);
             return CLI_FAIL;
@@ -99,6 +113,8 @@ static int generate(mote_graph_t *g, long n_dev, long n_models)
     long names = (n_models + N_VERSIONS - 1) / N_VERSIONS;
     for (long i = 0; i < n_dev; i++) {
         int n = device_td(buf, sizeof buf, i, names);
+        if (dump(dir, "td", i, buf, n) != CLI_OK)
+            return CLI_FAIL;
         if (mote_graph_add_td(g, buf, (size_t)n, err, sizeof err)) {
             cli_error("bench td", MOTE_ERR_FORMAT, "%s", err);
             return CLI_FAIL;
@@ -210,7 +226,7 @@ int cli_graph_bench(mote_graph_t *g, int argc, char **argv);
 int cli_graph_bench(mote_graph_t *g, int argc, char **argv)
 {
     long n_dev = 10000, n_models = 1000, runs = 11;
-    const char *qdir = NULL;
+    const char *qdir = NULL, *dir = NULL;
     for (int i = 0; i < argc; i++) {
         const char *v = NULL;
         long *dst = NULL;
@@ -221,6 +237,8 @@ int cli_graph_bench(mote_graph_t *g, int argc, char **argv)
             dst = &n_models;
         else if ((r = cli_opt(argc, argv, &i, "--runs", &v)) != 0)
             dst = &runs;
+        else if ((r = cli_opt(argc, argv, &i, "--dump", &dir)) != 0)
+            ;
         else if ((r = cli_opt(argc, argv, &i, "--queries", &qdir)) == 0)
             return cli_usage("graph bench", "unknown argument '%s'", argv[i]);
         if (r < 0 || (dst && cli_parse_long(v, 1, dst == &runs ? 100 : 1000000, dst)))
@@ -229,7 +247,7 @@ int cli_graph_bench(mote_graph_t *g, int argc, char **argv)
     if (!qdir)
         return cli_usage("graph bench", "needs --queries DIR (ontology/queries)");
     double t0 = now_ms(), c0 = cpu_ms();
-    if (generate(g, n_dev, n_models) != CLI_OK)
+    if (generate(g, n_dev, n_models, dir) != CLI_OK)
         return CLI_FAIL;
     double t1 = now_ms(), c1 = cpu_ms();
     printf("graph: %ld devices, %ld models, %ld triples, ingested in %.0f ms (cpu %.0f ms)\n", n_dev, n_models,

@@ -104,6 +104,10 @@ mote_status_t mote_graph_open(mote_graph_t **out, const char *dir, char *err, si
     }
     librdf_world_set_logger(g->world, g, g_logger);
     librdf_world_open(g->world);
+    if (g_source_install(g)) {
+        mote_graph_close(g);
+        return g_err(err, errsz, MOTE_ERR_NOMEM, "graph: cannot install the triples source");
+    }
     mote_status_t st = open_storage(g, dir, err, errsz);
     if (!st)
         st = g_fts_open(g, dir, err, errsz);

@@ -63,9 +63,14 @@ static librdf_node *find_model(mote_graph_t *g, const char *spec)
     librdf_node *lit = librdf_new_node_from_literal(g->world, (const unsigned char *)name, NULL, 0);
     librdf_iterator *it = pn && lit ? librdf_model_get_sources(g->model, pn, lit) : NULL;
     librdf_node *found = NULL;
-    for (; it && !librdf_iterator_end(it) && !found; librdf_iterator_next(it)) {
+    /* the graph spells versions "a.b.c" (docs/graph.md): "1.1" and 1001000 name "1.1.0" */
+    int64_t vn = mote_graph_version_number(at + 1);
+    char ver[40];
+    snprintf(ver, sizeof ver, "%lld.%lld.%lld", (long long)(vn / 1000000), (long long)(vn / 1000 % 1000),
+             (long long)(vn % 1000));
+    for (; it && vn >= 0 && !librdf_iterator_end(it) && !found; librdf_iterator_next(it)) {
         librdf_node *m = librdf_iterator_get_object(it);
-        if (has_literal(g, m, G_MOTE "version", at + 1))
+        if (has_literal(g, m, G_MOTE "version", ver))
             found = librdf_new_node_from_node(m);
     }
     if (it)

@@ -74,22 +74,33 @@ static double jnum(jctx_t *c, json_t *o, const char *field, int positive)
     return x;
 }
 
-/* A version given as a string ("1.2.0") or an integer (7). */
+/* The one spelling of a version in the graph: "a.b.c" of its number
+ * (a*10^6 + b*10^3 + c), so the fleet protocol's integer 1002000 and a
+ * card's "1.2" or "1.2.0" become the same "1.2.0" (docs/graph.md). */
+static void version_canon(int64_t n, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%lld.%lld.%lld", (long long)(n / 1000000), (long long)(n / 1000 % 1000),
+             (long long)(n % 1000));
+}
+
+/* A version given as a string ("1.2.0") or an integer (the protocol's
+ * version number); buf gets its canonical "a.b.c". */
 static int jversion(jctx_t *c, json_t *o, const char *field, char *buf, size_t cap)
 {
     json_t *v = jget(c, o, field, 1);
+    char raw[32] = "";
     if (!v)
         return 0;
     if (json_is_integer(v) && json_integer_value(v) >= 0)
-        snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
-    else if (json_is_string(v) && json_string_length(v) < cap)
-        snprintf(buf, cap, "%s", json_string_value(v));
-    else
-        buf[0] = 0;
-    if (mote_graph_version_number(buf) < 0) {
+        snprintf(raw, sizeof raw, "%lld", (long long)json_integer_value(v));
+    else if (json_is_string(v) && json_string_length(v) < sizeof raw)
+        snprintf(raw, sizeof raw, "%s", json_string_value(v));
+    int64_t n = mote_graph_version_number(raw);
+    if (n < 0) {
         jfail(c, field, "must be a version (integer or \"a.b.c\")");
         return 0;
     }
+    version_canon(n, buf, cap);
     return 1;
 }
 
@@ -161,6 +172,31 @@ static void memory_kb(g_batch_t *b, const char *node, const char *cls, const cha
     g_add_iri(b, node, G_SCHEMA "unitCode", G_OM "kilobyte");
 }
 
+/* Fit keys: an index for fit.rq, derived from facts already in the graph.
+ * A device offers "<sensor type> <RAM class>" for each sensor; a model
+ * accepts "<its sensor type> <class>" for every class from its arena's up,
+ * so one (predicate, object) lookup reaches only the models with the
+ * device's sensor whose arena can fit, before any other pattern runs. The
+ * class is a quarter octave, floor(4 log2 bytes), clamped to 40..128
+ * (1 KiB..4 GiB): a model's list starts two classes low (log2 rounding may
+ * move either side's class by one), and clamping only lets more models
+ * through; fit.rq still compares the exact bytes. Keeps fit.rq at ~60 lookups instead of ~170 per
+ * 100 candidate models for a small device (docs/graph.md). */
+enum { FIT_CLASS_MIN = 40, FIT_CLASS_MAX = 128 };
+
+static int fit_class(long long bytes)
+{
+    int c = bytes > 0 ? (int)floor(4.0 * log2((double)bytes)) : 0;
+    return c < FIT_CLASS_MIN ? FIT_CLASS_MIN : c > FIT_CLASS_MAX ? FIT_CLASS_MAX : c;
+}
+
+static void fit_key(g_batch_t *b, const char *iri, const char *pred, const char *type, int cls)
+{
+    char key[48];
+    snprintf(key, sizeof key, "%.32s %d", type, cls);
+    g_add_str(b, iri, pred, key);
+}
+
 /* ---- Thing Description ---- */
 
 typedef struct td_facts {
@@ -168,18 +204,31 @@ typedef struct td_facts {
     char iri[IRI_CAP];
 } td_facts_t;
 
-static int context_ok(json_t *ctx)
+#define TD_CONTEXT "https://www.w3.org/2022/wot/td/v1.1"
+/* Agents built before the namespace was settled published this one. */
+#define LEGACY_MOTE_NS "https://mote.example/ns#"
+
+/* "@context" must hold the TD 1.1 context, and the object that maps the
+ * prefix "mote" (the keys read below are "mote:..." terms) must map it to
+ * mote's namespace; NULL when fine, else what is wrong. */
+static const char *context_problem(json_t *ctx)
 {
-    const char *want = "https://www.w3.org/2022/wot/td/v1.1";
-    if (json_is_string(ctx))
-        return !strcmp(json_string_value(ctx), want);
+    int td = json_is_string(ctx) && !strcmp(json_string_value(ctx), TD_CONTEXT), mapped = 0;
     json_t *v;
     size_t i;
     json_array_foreach(ctx, i, v) {
-        if (json_is_string(v) && !strcmp(json_string_value(v), want))
-            return 1;
+        td |= json_is_string(v) && !strcmp(json_string_value(v), TD_CONTEXT);
+        json_t *m = json_is_object(v) ? json_object_get(v, "mote") : NULL;
+        if (!m)
+            continue;
+        const char *ns = json_string_value(m);
+        if (!ns || (strcmp(ns, MOTE_GRAPH_NS) && strcmp(ns, LEGACY_MOTE_NS)))
+            return "must map the prefix \"mote\" to \"" MOTE_GRAPH_NS "\"";
+        mapped = 1;
     }
-    return 0;
+    if (!td)
+        return "must contain \"" TD_CONTEXT "\"";
+    return mapped ? NULL : "must map the prefix \"mote\" to \"" MOTE_GRAPH_NS "\"";
 }
 
 static int id_ok(const char *id)
@@ -194,8 +243,9 @@ static int id_ok(const char *id)
 static void td_identity(jctx_t *c, json_t *td, td_facts_t *f)
 {
     json_t *ctx = jget(c, td, "@context", 1);
-    if (ctx && !context_ok(ctx))
-        jfail(c, "@context", "must contain \"https://www.w3.org/2022/wot/td/v1.1\"");
+    const char *why = ctx ? context_problem(ctx) : NULL;
+    if (why)
+        jfail(c, "@context", why);
     const char *id = jstr(c, td, "id", 1);
     if (id && (strncmp(id, "urn:mote:dev:", 13) || !id_ok(id + 13)))
         jfail(c, "id", "must be urn:mote:dev:<1-48 of [a-z0-9_-]>");
@@ -265,6 +315,18 @@ static void td_hardware(jctx_t *c, g_batch_t *b, const td_facts_t *f, json_t *td
     snprintf(mem, sizeof mem, "%s#flash", f->iri);
     g_add_iri(b, cap, G_SSNS "hasSystemProperty", mem);
     memory_kb(b, mem, G_S3NX "Flash", G_SCHEMA "value", flash);
+}
+
+/* One capability key per sensor type (see fit_class). */
+static void td_fit_keys(g_batch_t *b, const td_facts_t *f, json_t *td)
+{
+    json_t *ram = json_object_get(td, "mote:ramBytes"), *s;
+    size_t i;
+    char type[32];
+    json_array_foreach(json_object_get(td, "mote:sensors"), i, s) {
+        lower(type, sizeof type, json_string_value(json_object_get(s, "type")));
+        fit_key(b, f->iri, G_MOTE "capabilityKey", type, fit_class((long long)json_integer_value(ram)));
+    }
 }
 
 static void td_runtime(jctx_t *c, g_batch_t *b, const td_facts_t *f, json_t *td)
@@ -370,6 +432,8 @@ mote_status_t mote_graph_add_td(mote_graph_t *g, const void *json, size_t len, c
             td_runtime(&c, &b, &f, td);
             td_model(&c, &dep, &f, td);
         }
+        if (!c.bad)
+            td_fit_keys(&b, &f, td);
         st = c.bad ? MOTE_ERR_FORMAT : commit_device(&b, &dep, &f, err, errsz);
     }
     g_batch_close(&b);
@@ -385,9 +449,12 @@ mote_status_t mote_graph_set_deployment(mote_graph_t *g, const char *dev_id, con
     if (!g || !dev_id || !id_ok(dev_id))
         return g_err(err, errsz, MOTE_ERR_ARG, "deployment: bad device id");
     int clear = !name || !*name;
-    if (!clear && (!version || mote_graph_version_number(version) < 0))
+    int64_t vn = clear || !version ? -1 : mote_graph_version_number(version);
+    if (!clear && vn < 0)
         return g_err(err, errsz, MOTE_ERR_ARG, "deployment: bad version '%s'", version ? version : "(null)");
-    char dev[IRI_CAP], probe[8];
+    char dev[IRI_CAP], probe[8], canon[32] = "";
+    if (!clear)
+        version_canon(vn, canon, sizeof canon);
     snprintf(dev, sizeof dev, "urn:mote:dev:%s", dev_id);
     pthread_mutex_lock(&g->mu);
     g_batch_t b;
@@ -397,7 +464,7 @@ mote_status_t mote_graph_set_deployment(mote_graph_t *g, const char *dev_id, con
         st = g_err(err, errsz, MOTE_ERR_NOT_FOUND, "deployment: device '%s' is not in the graph", dev_id);
     if (!st) {
         if (!clear)
-            deployment(&b, dev, name, version, state ? state : "confirmed");
+            deployment(&b, dev, name, canon, state ? state : "confirmed");
         st = g_batch_commit(&b, dev, 1, err, errsz);
     }
     if (dn)
@@ -568,6 +635,20 @@ static void card_requirements(jctx_t *c, g_batch_t *b, const card_facts_t *f, js
         g_add_str(b, f->iri, G_MOTE "quantization", q);
 }
 
+/* The capability keys this model runs with (see fit_class); none
+ * without an input sensor, as fit.rq needs one. */
+static void card_fit_keys(g_batch_t *b, const card_facts_t *f, json_t *card)
+{
+    const char *sensor = json_string_value(json_object_get(json_object_get(card, "input"), "sensor"));
+    char type[32];
+    if (!sensor)
+        return;
+    lower(type, sizeof type, sensor);
+    int from = fit_class((long long)json_integer_value(json_object_get(card, "arena_bytes"))) - 2;
+    for (int cls = from < FIT_CLASS_MIN ? FIT_CLASS_MIN : from; cls <= FIT_CLASS_MAX; cls++)
+        fit_key(b, f->iri, G_MOTE "requirementKey", type, cls);
+}
+
 static void card_dsp(jctx_t *c, g_batch_t *b, const card_facts_t *f, json_t *card)
 {
     json_t *files = json_object_get(card, "files");
@@ -614,6 +695,8 @@ mote_status_t mote_graph_add_card(mote_graph_t *g, const void *json, size_t len,
             card_requirements(&c, &b, &f, card);
             card_dsp(&c, &b, &f, card);
         }
+        if (!c.bad)
+            card_fit_keys(&b, &f, card);
         st = c.bad ? MOTE_ERR_FORMAT : g_batch_commit(&b, f.iri, 0, err, errsz);
     }
     g_batch_close(&b);

@@ -79,6 +79,14 @@ mote_status_t g_fts_open(mote_graph_t *g, const char *dir, char *err, size_t err
 void g_fts_index(mote_graph_t *g, librdf_model *m, const char *ctx);
 void g_fts_drop(mote_graph_t *g, const char *ctx);
 
+/* A Rasqal term (constant or value) as a new Redland node; NULL for a
+ * variable or when out of memory (graph_query.c). */
+librdf_node *g_literal_node(mote_graph_t *g, rasqal_literal *l);
+
+/* Make Rasqal match query patterns through graph_source.c (fully bound
+ * patterns by index lookup, FROM clauses dropped). 0 on success. */
+int g_source_install(mote_graph_t *g);
+
 /* (s, p, o) present in the main graph (index lookup, not a scan). */
 int g_has(mote_graph_t *g, librdf_node *s, librdf_node *p, librdf_node *o);
 

@@ -138,19 +138,23 @@ mote_status_t mote_graph_query(mote_graph_t *g, const char *sparql, mote_graph_f
 
 /* ---- updates: INSERT DATA / DELETE DATA through Rasqal's parser ---- */
 
-static librdf_node *lit_node(mote_graph_t *g, rasqal_literal *l)
+librdf_node *g_literal_node(mote_graph_t *g, rasqal_literal *l)
 {
     librdf_world *w = g->world;
     if (!l)
         return NULL;
+    /* Redland shares its raptor world with Rasqal, so a Rasqal URI is a
+     * librdf_uri: copying it is a reference count, not a parse */
     if (l->type == RASQAL_LITERAL_URI)
-        return librdf_new_node_from_uri_string(w, raptor_uri_as_string(l->value.uri));
+        return librdf_new_node_from_uri(w, (librdf_uri *)l->value.uri);
     if (l->type == RASQAL_LITERAL_BLANK)
         return librdf_new_node_from_blank_identifier(w, l->string);
     if (l->type == RASQAL_LITERAL_VARIABLE)
         return NULL;
-    librdf_uri *dt = l->datatype ? librdf_new_uri(w, raptor_uri_as_string(l->datatype)) : NULL;
-    librdf_node *n = librdf_new_node_from_typed_literal(w, l->string, l->language, dt);
+    const unsigned char *lex = rasqal_literal_as_string(l);
+    raptor_uri *rdt = rasqal_literal_datatype(l);
+    librdf_uri *dt = rdt ? librdf_new_uri(w, raptor_uri_as_string(rdt)) : NULL;
+    librdf_node *n = lex ? librdf_new_node_from_typed_literal(w, lex, l->language, dt) : NULL;
     if (dt)
         librdf_free_uri(dt);
     return n;
@@ -162,7 +166,7 @@ static int collect(mote_graph_t *g, raptor_sequence *seq, librdf_model *into)
     int n = seq ? raptor_sequence_size(seq) : 0;
     for (int i = 0; i < n; i++) {
         rasqal_triple *t = raptor_sequence_get_at(seq, i);
-        librdf_node *s = lit_node(g, t->subject), *p = lit_node(g, t->predicate), *o = lit_node(g, t->object);
+        librdf_node *s = g_literal_node(g, t->subject), *p = g_literal_node(g, t->predicate), *o = g_literal_node(g, t->object);
         if (!s || !p || !o || librdf_model_add(into, s, p, o)) {
             if (!s || !p || !o) {
                 if (s)

@@ -17,7 +17,8 @@ static const char *const TREE_PREDICATES[] = {
     G_MOTE "windowSamples", G_MOTE "features", G_SSNX "provideInput", G_NNET "hasMetric", G_RDFS "label",
     G_NNET "hasMetricValue", G_MOTE "accuracy", G_NNET "hasMultiplyAccumulateOps", G_MOTE "arenaBytes",
     G_S3N "hasProcedureFeature", G_SSNS "inCondition", G_MOTE "requiredOperator", G_MOTE "operatorCount",
-    G_MOTE "quantization", G_MOTE "dspConfig", G_MOTE "bytes"};
+    G_MOTE "quantization", G_MOTE "dspConfig", G_MOTE "bytes", G_MOTE "capabilityKey",
+    G_MOTE "requirementKey"};
 
 static const char *const DEPLOYMENT_PREDICATES[] = {G_MOTE "installedModelName", G_MOTE "installedVersion",
                                                     G_MOTE "installedVersionNumber", G_MOTE "deploymentState"};

@@ -21,7 +21,7 @@ const char *__lsan_default_suppressions(void)
 }
 
 static const char TD[] =
-    "{\"@context\": [\"https://www.w3.org/2022/wot/td/v1.1\"], \"id\": \"urn:mote:dev:dev-0001\","
+    "{\"@context\": [\"https://www.w3.org/2022/wot/td/v1.1\", {\"mote\": \"https://w3id.org/mote#\"}], \"id\": \"urn:mote:dev:dev-0001\","
     " \"title\": \"gw\", \"securityDefinitions\": {}, \"security\": \"nosec_sc\","
     " \"mote:deviceClass\": \"c\", \"mote:group\": \"g\", \"mote:ramBytes\": 32768, \"mote:flashBytes\": 262144,"
     " \"mote:runtime\": \"0.1.0\", \"mote:ops\": [\"FULLY_CONNECTED\"],"

@@ -132,6 +132,8 @@ static void test_td_rejected(void **state)
         {"\"mote:trainableHead\": true", "\"mote:trainableHead\": 1", "mote:trainableHead"},
         {"\"security\": \"nosec_sc\",", "", "security"},
         {"\"mote:sensors\": [", "\"mote:sensors\": [7, ", "mote:sensors"},
+        {"\"https://w3id.org/mote#\"", "\"https://example.org/other#\"", "@context"},
+        {"{\"mote\": \"https://w3id.org/mote#\"}", "{}", "@context"},
     };
     mote_graph_t *g = fresh();
     load(g, "td_dev1.json");
@@ -375,6 +377,116 @@ static void test_http(void **state)
     mote_graph_close(g);
 }
 
+/* One namespace and one version spelling (docs/graph.md): the TD the
+ * agents publish (proto.c: mote: = https://w3id.org/mote#, integer model
+ * versions) and the legacy https://mote.example/ns# both ingest, and the
+ * protocol's integer 1001000 is the card's "1.1.0". */
+static void test_conventions(void **state)
+{
+    (void)state;
+    mote_graph_t *g = fresh();
+    size_t len;
+    char *good = slurp("td_dev1.json", &len), err[MOTE_GRAPH_ERR_LEN] = "";
+    char *legacy = mutate(good, "https://w3id.org/mote#", "https://mote.example/ns#");
+    char *intver = mutate(legacy, "\"version\": \"1.0.0\"", "\"version\": 1001000");
+    assert_int_equal(mote_graph_add_td(g, intver, strlen(intver), err, sizeof err), MOTE_OK);
+    load(g, "card_cwru4_v2.json");
+    const char *q = "PREFIX mote: <https://w3id.org/mote#> SELECT ?iv ?n WHERE { ?d mote:installedVersion ?iv ; "
+                    "mote:installedVersionNumber ?n . ?m mote:version ?iv ; mote:versionNumber ?n }";
+    char *r = csv(g, q);
+    assert_string_equal(r, "iv,n\r\n1.1.0,1001000\r\n");
+    free(r);
+    char reasons[4][MOTE_GRAPH_REASON_LEN];
+    size_t n = 0;
+    assert_int_equal(mote_graph_check(g, "dev-0001", "cwru4@1.1", reasons, 4, &n, err, sizeof err), MOTE_OK);
+    assert_int_equal(mote_graph_check(g, "dev-0001", "cwru4@1001000", reasons, 4, &n, err, sizeof err), MOTE_OK);
+    assert_int_equal(mote_graph_check(g, "dev-0001", "cwru4@1.1.1", reasons, 4, &n, err, sizeof err),
+                     MOTE_ERR_NOT_FOUND);
+    assert_int_equal(mote_graph_set_deployment(g, "dev-0001", "cwru4", "1002003", "pending", err, sizeof err),
+                     MOTE_OK);
+    r = csv(g, "PREFIX mote: <https://w3id.org/mote#> SELECT ?v WHERE { ?d mote:installedVersion ?v }");
+    assert_string_equal(r, "v\r\n1.2.3\r\n");
+    free(r);
+    free(intver);
+    free(legacy);
+    free(good);
+    mote_graph_close(g);
+}
+
+/* graph_source.c: patterns whose terms are all bound are answered (not
+ * scanned for) and answered right; FROM does not load outside files. */
+static void test_source(void **state)
+{
+    (void)state;
+    mote_graph_t *g = fresh();
+    load(g, "td_dev1.json");
+    const char *p = "PREFIX mote: <https://w3id.org/mote#> ";
+    char q[1024];
+    snprintf(q, sizeof q, "%sSELECT ?d WHERE { ?d mote:deviceId \"dev-0001\" . ?d mote:ramBytes 32768 }", p);
+    char *r = csv(g, q);
+    assert_string_equal(r, "d\r\nurn:mote:dev:dev-0001\r\n");
+    free(r);
+    snprintf(q, sizeof q, "%sSELECT ?d WHERE { ?d mote:deviceId \"dev-0001\" . ?d mote:ramBytes 32769 }", p);
+    r = csv(g, q);
+    assert_null(strstr(r, "dev-0001")); /* Rasqal writes no CSV header for no rows */
+    free(r);
+    /* ?op bound by the first pattern, the second fully bound */
+    snprintf(q, sizeof q,
+             "%sSELECT ?op WHERE { ?d mote:supportsOperator ?op . ?d mote:supportsOperator ?op . "
+             "?d mote:deviceId \"dev-0001\" } ORDER BY ?op", p);
+    r = csv(g, q);
+    assert_string_equal(r, "op\r\nFULLY_CONNECTED\r\nRESHAPE\r\nSOFTMAX\r\n");
+    free(r);
+    /* a variable twice in one pattern */
+    assert_int_equal(mote_graph_update(g, "INSERT DATA { <x:a> <x:p> <x:a> . <x:a> <x:p> <x:b> }", NULL, q, 256),
+                     MOTE_OK);
+    r = csv(g, "SELECT ?x WHERE { ?x <x:p> ?x }");
+    assert_string_equal(r, "x\r\nx:a\r\n");
+    free(r);
+    char from[1200];
+    const char *f = __FILE__, *slash = strrchr(f, '/');
+    snprintf(from, sizeof from, "SELECT ?s FROM <file://%.*s/../../ontology/mote.ttl> "
+             "WHERE { ?s a <http://www.w3.org/2002/07/owl#Class> }", (int)(slash - f), f);
+    r = csv(g, from);
+    assert_null(strstr(r, "mote#")); /* mote.ttl's classes were not read */
+    free(r);
+    mote_graph_close(g);
+}
+
+/* The fit keys (graph_ingest.c) only narrow fit.rq's candidates: a model
+ * whose arena fits the device's RAM is always reached, at class
+ * boundaries, below 1 KiB and above 4 GiB too. */
+static void test_fit_keys(void **state)
+{
+    (void)state;
+    static const long long cases[][2] = {{32768, 32768}, {32768, 32769}, {100000, 100000}, {100000, 99999},
+                                         {100000, 100001}, {1000, 1000},   {300, 200},       {0, 0},
+                                         {5000000000LL, 4999999999LL},      {5000000000LL, 5000000001LL}};
+    size_t len;
+    char *td = slurp("td_dev1.json", &len), *card = slurp("card_cwru4_v1.json", &len);
+    const char *q = "PREFIX mote: <https://w3id.org/mote#> SELECT ?m WHERE { "
+                    "<urn:mote:dev:dev-0001> mote:ramBytes ?r ; mote:capabilityKey ?k . "
+                    "?m mote:requirementKey ?k ; mote:arenaBytes ?a . FILTER (?a <= ?r) }";
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char ram[64], arena[64], err[MOTE_GRAPH_ERR_LEN];
+        snprintf(ram, sizeof ram, "\"mote:ramBytes\": %lld", cases[i][0]);
+        snprintf(arena, sizeof arena, "\"arena_bytes\": %lld", cases[i][1]);
+        char *t = mutate(td, "\"mote:ramBytes\": 32768", ram), *c = mutate(card, "\"arena_bytes\": 544", arena);
+        mote_graph_t *g = fresh();
+        assert_int_equal(mote_graph_add_td(g, t, strlen(t), err, sizeof err), MOTE_OK);
+        assert_int_equal(mote_graph_add_card(g, c, strlen(c), err, sizeof err), MOTE_OK);
+        char *r = csv(g, q);
+        if ((strstr(r, "urn:sha256:") != NULL) != (cases[i][1] <= cases[i][0]))
+            fail_msg("RAM %lld, arena %lld: %s", cases[i][0], cases[i][1], r);
+        free(r);
+        mote_graph_close(g);
+        free(t);
+        free(c);
+    }
+    free(td);
+    free(card);
+}
+
 static void test_version_number(void **state)
 {
     (void)state;
@@ -395,6 +507,8 @@ int main(void)
         cmocka_unit_test(test_check_reasons),  cmocka_unit_test(test_deployment_needs_update),
         cmocka_unit_test(test_search),         cmocka_unit_test(test_update),
         cmocka_unit_test(test_http),           cmocka_unit_test(test_version_number),
+        cmocka_unit_test(test_conventions),    cmocka_unit_test(test_source),
+        cmocka_unit_test(test_fit_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
