@@ -117,6 +117,25 @@ static mote_status_t dsp_tables(mote_device_model_t *m, char *msg, size_t msg_si
     return st;
 }
 
+/* A federated head replaces the model's classes: events name the head's. */
+static mote_status_t load_head(mote_device_model_t *m, const char *card, size_t len, char *msg, size_t msg_size)
+{
+    mote_model_t net;
+    mote_status_t st = mote_model_load(&net, m->tflite, m->tflite_len);
+    if (st == MOTE_OK)
+        st = mote_head_dev_parse(card, len, &net, &m->head, msg, msg_size);
+    if (st != MOTE_OK || !m->head)
+        return st;
+    m->n_classes = m->head->n_classes;
+    m->normal = -1;
+    for (uint32_t i = 0; i < m->n_classes; i++) {
+        snprintf(m->classes[i], sizeof m->classes[i], "%s", m->head->classes[i]);
+        if (strcmp(m->classes[i], "normal") == 0)
+            m->normal = (int)i;
+    }
+    return MOTE_OK;
+}
+
 static void digest(mote_device_model_t *m, const uint8_t *d, size_t dl, const char *c, size_t cl)
 {
     crypto_hash_sha256_state h;
@@ -168,6 +187,8 @@ mote_status_t mote_device_model_load(const uint8_t *tflite, size_t tflite_len, c
         (st = check_tensors(m, msg, msg_size)) != MOTE_OK ||
         (st = dsp_tables(m, msg, msg_size)) != MOTE_OK)
         goto fail;
+    if ((st = load_head(m, card, card_len, msg, msg_size)) != MOTE_OK)
+        goto fail;
     digest(m, dspcfg, dspcfg_len, card, card_len);
     *out = m;
     return MOTE_OK;
@@ -216,6 +237,7 @@ void mote_device_model_unref(mote_device_model_t *m)
     free(m->window);
     free(m->twiddles);
     free(m->groups);
+    mote_head_dev_free(m->head);
     free(m);
 }
 
@@ -286,6 +308,8 @@ mote_status_t mote_device_init(mote_device_t *d, mote_device_model_t *model,
                                  ds ? d->dsp_state : NULL, ds);
     if (st == MOTE_OK)
         st = mote_learn_std_init(&d->std, n, 0, d->cfg.warmup, d->std_buf, ss);
+    if (st == MOTE_OK && model->head && (st = mote_head_run_init(&d->head, model->head, &d->net)) == MOTE_OK)
+        d->has_head = 1;
     if (st == MOTE_OK)
         st = detectors_init(d);
     if (st != MOTE_OK) {
@@ -304,6 +328,9 @@ void mote_device_free(mote_device_t *d)
     free(d->dsp_state);
     free(d->std_buf);
     free(d->feat);
+    if (d->has_head)
+        mote_head_run_free(&d->head);
+    d->has_head = 0;
     d->model = NULL;
     d->arena = NULL;
     d->dsp_state = d->std_buf = NULL;
@@ -323,6 +350,13 @@ static void classify(mote_device_t *d, mote_device_result_t *r)
     int8_t *q = in.data;
     for (uint32_t i = 0; i < d->model->n_features; i++)
         q[i] = quantize(d->feat[i], in.scale, in.zero_point);
+    if (d->has_head) {
+        uint32_t c = 0;
+        r->confidence = 0;
+        mote_head_run_classify(&d->head, &d->net, &c, &r->confidence);
+        r->raw_cls = (int)c;
+        return;
+    }
     mote_model_invoke(&d->net);
     mote_model_output(&d->net, 0, &out);
     const int8_t *o = out.data;
@@ -488,8 +522,10 @@ void mote_device_explain(const mote_device_t *d, const mote_device_result_t *r,
         {"rms", r->stats.rms},           {"peak", fmaxf(fabsf(r->stats.min), fabsf(r->stats.max))},
         {"crest", r->stats.crest},       {"kurtosis", r->stats.kurtosis},
         {"confidence", r->confidence},
+        /* which head decided: 0 for the model's own softmax */
+        {"head_version", d->has_head ? (float)d->model->head->version : 0.0f},
     };
-    e->n_summary = sizeof s / sizeof s[0];
+    e->n_summary = sizeof s / sizeof s[0] - (d->has_head ? 0 : 1);
     for (uint32_t i = 0; i < e->n_summary; i++) {
         snprintf(e->summary[i].name, sizeof e->summary[i].name, "%s", s[i].name);
         e->summary[i].value = sig4(s[i].v);

@@ -27,6 +27,7 @@
 #include "mote/learn.h"
 #include "mote/model.h"
 #include "mote/status.h"
+#include "head_dev.h"
 #include "proto.h"
 #include "slots.h"
 
@@ -53,15 +54,18 @@ typedef struct mote_device_model {
     size_t arena_bytes;            /* mote_model_arena_size */
     uint16_t *groups;              /* explanation groups: one per feature */
     uint8_t digest[32];            /* SHA-256 of the three payloads + version */
+    mote_head_dev_t *head;         /* federated head from the card, or NULL (owned) */
     unsigned refs;
 } mote_device_model_t;
 
 /* Load from payload bytes (copied): tflite, dspcfg, model card JSON (its
- * "name" and "output.classes" are read). `version` is the bundle's.
+ * "name" and "output.classes" are read, and "head" when present: then
+ * the classes are the head's, head_dev.h). `version` is the bundle's.
  * *out has one reference. Errors: the runtime's status for a model it
  * refuses, the DSP parser's, MOTE_ERR_FORMAT for a card without classes,
  * MOTE_ERR_SHAPE when the model's input size differs from the DSP's
- * feature count; msg names the payload. */
+ * feature count or a head does not fit the model's tap (the agent's health
+ * check then rolls the update back); msg names the payload. */
 mote_status_t mote_device_model_load(const uint8_t *tflite, size_t tflite_len, const uint8_t *dspcfg,
                                      size_t dspcfg_len, const char *card, size_t card_len,
                                      uint64_t version, mote_device_model_t **out, char *msg,
@@ -114,6 +118,8 @@ typedef struct mote_device {
     float *feat, *z, *zero, *share;
     mote_learn_std_t std;
     void *std_buf;
+    mote_head_run_t head;       /* used when model->head */
+    int has_head;
     mote_anomaly_thr_t thr;
     mote_drift_ph_t ph;
     uint64_t windows;

@@ -3,11 +3,13 @@
  * `plot` draws accuracy per round from rounds.csv files, `status` / `run`
  * ask a moted running rounds over MQTT (moted --fed) through its API. */
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
 #include "fed_sim.h"
+#include "head_pkg.h"
 #include "httpc.h"
 #include "plot.h"
 #include "train_cli.h"
@@ -15,7 +17,9 @@
 static const char help[] =
     "usage: mote fed sim CONFIG.json [--out DIR] [--rounds N] [--quiet]\n"
     "       mote fed plot --out FILE.svg|.png [--central PCT] [--local PCT] LABEL=CSV[@VARIANT]...\n"
-    "       mote fed status|run [--rounds N] [--url URL] [--token T]\n\n"
+    "       mote fed status|run [--rounds N] [--url URL] [--token T]\n"
+    "       mote fed package PKG_DIR HEAD.motl --out DIR [--name NAME] [--fed CONFIG]\n"
+    "                        [--sig FILE --pk FLEET.pk --round R --version V]\n\n"
     "Simulate federated learning of a softmax head over a fleet, in process,\n"
     "through the same library calls and wire bytes devices and the server use:\n"
     "non-IID device slices of a dataset (DSP features), round 0 pooled feature\n"
@@ -40,6 +44,14 @@ static const char help[] =
     "docs/federated.md) for its round, version, accuracy, or for N more rounds\n"
     "(default 1). --url defaults to $MOTE_URL or http://127.0.0.1:8080, --token\n"
     "to $MOTE_TOKEN (viewer for status, engineer for run).\n\n"
+    "package: a new model package: PKG_DIR's backbone (NAME.tflite, .dspcfg) plus\n"
+    "the federated head as NAME.head.motl and in the model card's \"head\" object\n"
+    "(round, version, BLAKE2b-256, classes, the state blob in hex), ready for\n"
+    "`mote fleet models register`. The head's input width must equal the\n"
+    "backbone tap's (input of the last FULLY_CONNECTED layer). A signature\n"
+    "(--sig, or HEAD.sig beside HEAD.motl) is verified with --pk for --round and\n"
+    "--version. A head saved without a standardizer (moted --fed's) gets the\n"
+    "pooled feature statistics of --fed CONFIG. docs/federated.md.\n\n"
     "exit status: 0 success, 1 failure (bad config, data, I/O), 2 usage error\n";
 
 typedef struct fed_args {
@@ -312,9 +324,71 @@ static int api_run(int argc, char **argv)
     return api_print(url, "POST", "/api/fed/rounds", token, body);
 }
 
+static int package_opt(int argc, char **argv, int *i, mote_head_pkg_opts_t *o)
+{
+    static const char *const names[] = {"--out", "--name", "--fed", "--sig", "--pk", "--round", "--version"};
+    const char **dst[] = {&o->out_dir, &o->name, &o->fed_config, &o->sig, &o->pk, NULL, NULL};
+    const char *v;
+    long n;
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        int r = cli_opt(argc, argv, i, names[k], &v);
+        if (r < 0)
+            return cli_usage("fed", "package: %s needs a value", names[k]);
+        if (r == 0)
+            continue;
+        if (dst[k])
+            *dst[k] = v;
+        else if (cli_parse_long(v, 0, k == 5 ? (long)UINT32_MAX : LONG_MAX, &n) != 0)
+            return cli_usage("fed", "package: %s needs a non-negative integer, not '%s'", names[k], v);
+        else if (k == 5)
+            o->round = (uint32_t)n;
+        else
+            o->version = (uint64_t)n;
+        return CLI_OK;
+    }
+    return cli_usage("fed", "package: unknown option '%s'", argv[*i]);
+}
+
+static int package_run(int argc, char **argv)
+{
+    mote_head_pkg_opts_t o;
+    memset(&o, 0, sizeof o);
+    for (int i = 1; i < argc; i++) {
+        int rc = CLI_OK;
+        if (argv[i][0] == '-' && argv[i][1] == '-')
+            rc = package_opt(argc, argv, &i, &o);
+        else if (!o.pkg_dir)
+            o.pkg_dir = argv[i];
+        else if (!o.head)
+            o.head = argv[i];
+        else
+            rc = cli_usage("fed", "package: unexpected argument '%s'", argv[i]);
+        if (rc != CLI_OK)
+            return rc;
+    }
+    if (!o.pkg_dir || !o.head || !o.out_dir)
+        return cli_usage("fed", "package: needs PKG_DIR, HEAD.motl and --out DIR");
+    char msg[MOTE_HEAD_PKG_MSG_LEN] = "";
+    mote_head_pkg_result_t r;
+    mote_status_t st = mote_head_pkg_write(&o, &r, msg, sizeof msg);
+    if (st != MOTE_OK) {
+        cli_error(o.head, st, "%s", msg);
+        return CLI_FAIL;
+    }
+    printf("package %s/%s: head %u -> %u classes on tensor %u, %zu bytes, blake2b %s, signature %s, "
+           "standardizer %s\n",
+           o.out_dir, r.name, r.n_features, r.n_classes, r.tap_tensor, r.head_bytes, r.blake2b,
+           r.signed_ok ? "verified" : "none", r.pooled_std ? "pooled from --fed" : "from the blob");
+    if (r.accuracy >= 0)
+        printf("accuracy on the test split of --fed (raw tapped features, as on the device): %.4f\n", r.accuracy);
+    return CLI_OK;
+}
+
 static int run(int argc, char **argv)
 {
     fed_args_t a;
+    if (argc >= 1 && strcmp(argv[0], "package") == 0)
+        return package_run(argc, argv);
     if (argc >= 1 && strcmp(argv[0], "plot") == 0)
         return plot_run(argc, argv);
     if (argc >= 1 && (strcmp(argv[0], "status") == 0 || strcmp(argv[0], "run") == 0))

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -356,6 +357,7 @@ static void *ticker_main(void *arg)
 {
     mote_moted_t *m = arg;
     unsigned ticks = 0;
+    prctl(PR_SET_NAME, "moted-ticker"); /* names the thread in top -H, perf, gdb */
     while (!m->stop) {
         mote_campaign_tick(m);
         mote_fl_tick(m->fl); /* federated rounds, when moted --fed */
