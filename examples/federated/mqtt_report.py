@@ -36,8 +36,13 @@ for r in rounds:
     print(f"  round {int(r['round']):2d}: selected {r['selected']}, received {r['received']}, "
           f"dropped {r['dropped']}, rejected {r['rejected']}, ok {r['ok']}, accuracy {100 * float(r['accuracy']):.2f} %")
 print(f"update bytes sent per device  {up_dev:.0f} (fl/up payloads, whole training)")
+sec = re.search(r"secure-aggregation bytes up \d+ \((\d+) per device", open(out + "/devices.txt").read())
+if sec:
+    print(f"secure-agg bytes sent/device  {sec.group(1)} (keys, boxed shares, revealed shares on fl/up)")
+    up_dev += float(sec.group(1))
 print(f"raw training windows          {raw:.0f} per device -> {100 * (1 - up_dev / raw):.2f} % less")
-print(f"global bytes received/device  {down_dev:.0f} (signed heads on mote/v1/fl/global)")
+print(f"global bytes received/device  {down_dev:.0f} (signed heads{' and secure-aggregation broadcasts' if sec else ''}"
+      " on mote/v1/fl/global)")
 if rx > 0:
     print(f"broker bytes received, all    {rx:.0f} ({rx / devices:.0f} per device incl. TD, state, moted)"
           f" -> {100 * (1 - rx / devices / raw):.2f} % less than the raw windows")

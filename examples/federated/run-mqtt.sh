@@ -17,6 +17,8 @@
 #   KILL_ROUND   SIGKILL moted while this round is open, then restart it [3]
 #   TIMEOUT_S    give up after this long [300]
 #   MOTED_DB     moted's store, e.g. postgresql://... [SQLite in OUT/moted]
+#   SECURE       1: secure aggregation (asked for with POST /api/fed/rounds
+#                {"secure": true}; needs KILL_ROUND=0) [0]
 # Writes OUT/mqtt/rounds.csv, OUT/moted/ledger.jsonl, OUT/summary.txt,
 # OUT/accuracy.svg (and .png), logs in OUT/*.log. Exit 0 when every round
 # finished and the ledger verifies, 1 otherwise, 2 on usage.
@@ -32,6 +34,9 @@ SILENT=${SILENT:-0.3@3}
 ATTACK=${ATTACK:-2}
 KILL_ROUND=${KILL_ROUND:-3}
 TIMEOUT_S=${TIMEOUT_S:-300}
+SECURE=${SECURE:-0}
+[ "$SECURE" = 1 ] && [ "$KILL_ROUND" != 0 ] &&
+    { echo "run-mqtt.sh: SECURE=1 needs KILL_ROUND=0 (secure rounds are not resumed)" >&2; exit 2; }
 for b in mote moted mote-sim mote-agent; do
     [ -x "$BIN/$b" ] || { echo "run-mqtt.sh: $BIN/$b not built (set MOTE_BIN)" >&2; exit 2; }
 done
@@ -99,8 +104,16 @@ fi
 # 4. moted coordinating the rounds, then the devices.
 mkdir -p "$OUT/moted"
 MOTED_ARGS=(--state "$OUT/moted" --fleet-key "$OUT/fleet.sk" --http 127.0.0.1:0 --broker "127.0.0.1:$PORT"
-    --user moted --pass "$MPASS" --tick-ms 100 --fed "$OUT/fed.json" --fed-rounds "$ROUNDS"
+    --user moted --pass "$MPASS" --tick-ms 100 --fed "$OUT/fed.json"
     --fed-out "$OUT/mqtt" --fed-deadline-ms "$DEADLINE_MS" --fed-devices "$DEVICES")
+ENG=engineer-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+if [ "$SECURE" = 1 ]; then
+    # the rounds are asked for over HTTP, as the console does
+    printf '%s engineer run-mqtt\n' "$ENG" >"$OUT/tokens"
+    MOTED_ARGS+=(--token-file "$OUT/tokens")
+else
+    MOTED_ARGS+=(--fed-rounds "$ROUNDS")
+fi
 [ -n "${MOTED_DB:-}" ] && MOTED_ARGS+=(--db "$MOTED_DB")
 "$BIN/moted" "${MOTED_ARGS[@]}" 2>>"$OUT/moted.log" &
 MOTED=$!
@@ -112,6 +125,12 @@ PIDS+=("$MOTED")
 SIM=$!
 PIDS+=("$SIM")
 START=$SECONDS
+if [ "$SECURE" = 1 ]; then
+    wait_for 20 test -s "$OUT/moted/moted.http" || { echo "run-mqtt.sh: moted's HTTP never came up" >&2; exit 1; }
+    wait_for 10 curl -sf -o /dev/null -X POST "http://$(cat "$OUT/moted/moted.http")/api/fed/rounds" \
+        -H "Authorization: Bearer $ENG" -d "{\"rounds\": $ROUNDS, \"secure\": true}" ||
+        { echo "run-mqtt.sh: POST /api/fed/rounds refused" >&2; exit 1; }
+fi
 
 # 5. A killed moted resumes the open round.
 if [ "$KILL_ROUND" -gt 0 ] && [ "$KILL_ROUND" -le "$ROUNDS" ]; then
@@ -136,21 +155,20 @@ kill -TERM "$SIM" "$MOTED"
 wait "$SIM" 2>/dev/null || true
 wait "$MOTED" 2>/dev/null || true
 
-# 6. Broker traffic: $SYS totals since the broker started (all clients),
-# published every second; read until two readings agree.
+# 6. Broker traffic: $SYS totals since the broker started (all clients).
+# The retained $SYS values can be older than the end of the run (the
+# broker publishes them on its own schedule), so wait for a $SYS update
+# that happened after the clients stopped: the uptime must change.
 sys_get() {
-    mosquitto_sub -h 127.0.0.1 -p "$PORT" -u moted -P "$MPASS" -t "\$SYS/broker/bytes/$1" -C 1 -W 5 2>/dev/null || echo 0
+    mosquitto_sub -h 127.0.0.1 -p "$PORT" -u moted -P "$MPASS" -t "\$SYS/broker/$1" -C 1 -W 5 2>/dev/null || echo 0
 }
-BYTES_RX=0
-BYTES_TX=0
-for _ in $(seq 1 10); do
-    rx=$(sys_get received)
-    tx=$(sys_get sent)
-    [ "$rx" = "$BYTES_RX" ] && [ "$rx" != 0 ] && break
-    BYTES_RX=$rx
-    BYTES_TX=$tx
-    sleep 1.1 # the broker's $SYS period
+UP0=$(sys_get uptime)
+for _ in $(seq 1 20); do
+    sleep 0.5
+    [ "$(sys_get uptime)" != "$UP0" ] && break
 done
+BYTES_RX=$(sys_get bytes/received)
+BYTES_TX=$(sys_get bytes/sent)
 "$ROOT/scripts/broker.sh" stop "$OUT/pki" >/dev/null 2>&1 || true
 
 # 7. Ledger, figures, plot.

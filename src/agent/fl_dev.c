@@ -2,6 +2,7 @@
 #include "fl_dev.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include "agent_int.h"
 
@@ -24,6 +25,9 @@ void mote_fl_dev_free(mote_fl_dev_t *f)
 static void try_round(mote_fl_dev_t *f, mote_agent_t *a, int64_t now_ms)
 {
     if (!f->pending || !f->c.has_global || f->c.version < f->r.version)
+        return;
+    /* A secure round trains once the others' shares are here (stage 3). */
+    if (f->c.sec.stage && f->c.sec.round == f->r.round && f->c.sec.stage < 3)
         return;
     f->pending = 0;
     if (f->c.version != f->r.version) {
@@ -78,11 +82,55 @@ static void on_round(void *user, mote_agent_t *a, const mote_proto_cmd_t *c, int
     try_round(f, a, now_ms);
 }
 
+/* Send a secure-aggregation answer on fl/up (not counted as an upload). */
+static void send_sec(mote_fl_dev_t *f, mote_agent_t *a, char type, const uint8_t *buf, size_t len)
+{
+    if (!len)
+        return;
+    mote_status_t st = mote_agent_publish_fl(a, buf, len);
+    if (st != MOTE_OK)
+        mote_agent_logf(a, "fl round %u: cannot publish MFL%c: %s", f->c.sec.round, type, mote_status_str(st));
+    else
+        f->bytes_sec += len;
+}
+
+/* moted's secure-aggregation broadcasts, signed by the fleet key. */
+static void on_sec(mote_fl_dev_t *f, mote_agent_t *a, const uint8_t *buf, size_t len, int64_t now_ms)
+{
+    mote_fl_sec_msg_t m;
+    char msg[160] = "";
+    const uint8_t *out = NULL;
+    size_t n = 0;
+    mote_status_t st = mote_fl_sec_decode(buf, len, f->fleet_pk, &m, msg, sizeof msg);
+    if (!st && m.type == 'A')
+        st = mote_fed_client_announce(&f->c, &m, a->id, &out, &n, msg, sizeof msg);
+    else if (!st && m.type == 'R')
+        st = mote_fed_client_roster(&f->c, &m, &out, &n, msg, sizeof msg);
+    else if (!st && m.type == 'F')
+        st = mote_fed_client_forward(&f->c, &m, msg, sizeof msg);
+    else if (!st && m.type == 'Q')
+        st = f->c.sec.round == f->silent_round ? MOTE_OK /* gone: no answer */
+                                               : mote_fed_client_reveal(&f->c, &m, &out, &n, msg, sizeof msg);
+    else if (!st)
+        st = MOTE_ERR_CORRUPT, snprintf(msg, sizeof msg, "fl/global: a device message (MFL%c) from moted", m.type);
+    if (st != MOTE_OK) {
+        mote_agent_logf(a, "fl/global refused: %s", msg);
+        return;
+    }
+    send_sec(f, a, m.type, out, n);
+    if (m.type == 'F')
+        try_round(f, a, now_ms);
+}
+
 static void on_global(void *user, mote_agent_t *a, const void *buf, size_t len, int64_t now_ms)
 {
     mote_fl_dev_t *f = user;
     char msg[160];
     f->bytes_down += len;
+    if (mote_fl_sec_type(buf, len)) {
+        on_sec(f, a, buf, len, now_ms);
+        return;
+    }
     if (mote_fed_client_global(&f->c, f->fleet_pk, buf, len, msg, sizeof msg) != MOTE_OK) {
         mote_agent_logf(a, "fl/global refused: %s", msg);
         return;

@@ -5,7 +5,13 @@
  * A round needs both the verified fl_round command and the global head of
  * the version it names; they travel on different topics, so whichever
  * arrives second starts the local training. The upload goes out at QoS 1
- * on mote/v1/d/<id>/fl/up; a round past its deadline is dropped. */
+ * on mote/v1/d/<id>/fl/up; a round past its deadline is dropped.
+ *
+ * Secure rounds (docs/federated.md, "Over MQTT"): moted's signed MFLA,
+ * MFLR, MFLF and MFLQ broadcasts arrive on mote/v1/fl/global beside the
+ * head; the answers (MFLK, MFLS, MFLV) go out on fl/up. Training waits for
+ * the forwarded shares (MFLF) of the command's round; a device told to go
+ * silent in a round masks and then neither uploads nor reveals. */
 #ifndef MOTE_FL_DEV_H
 #define MOTE_FL_DEV_H
 
@@ -26,6 +32,7 @@ typedef struct mote_fl_dev {
     uint32_t silent_round;     /* train but never upload in this round (0: none) */
     uint32_t last_round;       /* last round trained: a re-sent command for it is ignored */
     uint64_t rounds, uploads, bytes_up, bytes_down;
+    uint64_t bytes_sec;        /* secure-aggregation messages sent (keys, shares, reveals) */
 } mote_fl_dev_t;
 
 /* Device `slice` of data; fleet_pk verifies the global heads. Install

@@ -599,6 +599,12 @@ static void fed_report(const sim_t *s)
            "global bytes down %llu (%.0f per device)\n",
            (unsigned long long)rounds, (unsigned long long)up, (unsigned long long)bup,
            (double)bup / s->n, (unsigned long long)bdown, (double)bdown / s->n);
+    uint64_t bsec = 0;
+    for (uint32_t k = 0; k < s->n; k++)
+        bsec += s->d[k].fl.bytes_sec;
+    if (bsec)
+        printf("fl: secure-aggregation bytes up %llu (%.0f per device: keys, boxed shares, revealed shares)\n",
+               (unsigned long long)bsec, (double)bsec / s->n);
 }
 
 static int report(const sim_t *s, double wall, double cpu)

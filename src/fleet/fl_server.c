@@ -12,6 +12,7 @@
 #include "fed.h"
 #include "fed_msg.h"
 #include "fed_sim_int.h"
+#include "fl_secure.h"
 #include "moted_int.h"
 
 #define FL_MAX_ROSTER 1024u
@@ -47,6 +48,11 @@ struct mote_fl {
     uint32_t steps, min_devices;
     float prox_mu;
     char group[MOTE_PROTO_NAME_LEN];
+    int secure_next;            /* rounds begun from now on are secure */
+    int secure;                 /* the open round is secure */
+    mote_fl_sec_t sec;
+    int64_t phase_deadline;     /* secure set-up and reveal phases */
+    uint32_t recovered;         /* dropped maskers recovered this round */
 };
 
 /* ---- small helpers ---- */
@@ -216,6 +222,16 @@ static mote_status_t pick_roster(mote_fl_t *fl)
     return st;
 }
 
+/* Open the round server on peers (masked: the maskers with their keys). */
+static mote_status_t begin_srv_on(mote_fl_t *fl, const mote_secagg_peer_t *peers, uint32_t n, int masked)
+{
+    const uint32_t q = fl->data.cfg.quorum < fl->n_roster ? fl->data.cfg.quorum : fl->n_roster;
+    const mote_fed_round_cfg_t rc = {.round = fl->round, .base_version = fl->version, .step = fl->data.cfg.step,
+                                     .masked = masked, .norm_bound = fl->data.cfg.norm_bound, .quorum = q ? q : 1};
+    fl->n_rejected = 0;
+    return mote_fed_round_begin(&fl->srv, &rc, peers, n);
+}
+
 static mote_status_t begin_srv(mote_fl_t *fl)
 {
     mote_secagg_peer_t *peers = calloc(fl->n_roster, sizeof *peers);
@@ -223,12 +239,44 @@ static mote_status_t begin_srv(mote_fl_t *fl)
         return MOTE_ERR_NOMEM;
     for (uint32_t i = 0; i < fl->n_roster; i++)
         peers[i].id = i + 1;
-    const uint32_t q = fl->data.cfg.quorum < fl->n_roster ? fl->data.cfg.quorum : fl->n_roster;
-    const mote_fed_round_cfg_t rc = {.round = fl->round, .base_version = fl->version, .step = fl->data.cfg.step,
-                                     .norm_bound = fl->data.cfg.norm_bound, .quorum = q ? q : 1};
-    mote_status_t st = mote_fed_round_begin(&fl->srv, &rc, peers, fl->n_roster);
+    mote_status_t st = begin_srv_on(fl, peers, fl->n_roster, 0);
     free(peers);
-    fl->n_rejected = 0;
+    return st;
+}
+
+/* moted's secure-aggregation broadcasts share the global's topic, not
+ * retained (the retained head stays); devices tell them by magic. */
+static mote_status_t broadcast(mote_fl_t *fl, const uint8_t *buf, size_t len)
+{
+    if (!fl->m->mq)
+        return MOTE_OK;
+    fl->bytes_down += (uint64_t)len * fl->n_roster;
+    int rc = mosquitto_publish_v5(fl->m->mq, NULL, MOTE_FED_GLOBAL_TOPIC, (int)len, buf, 1, false, NULL);
+    return rc == MOSQ_ERR_SUCCESS || rc == MOSQ_ERR_NO_CONN ? MOTE_OK : MOTE_ERR_IO;
+}
+
+/* Threshold t of a secure round of n devices: the config's, kept above
+ * n / 2 (the threat model's honest majority) and at most n. */
+static uint32_t sec_threshold(const mote_fl_t *fl, uint32_t n)
+{
+    const uint32_t t = fl->data.cfg.threshold, lo = n / 2 + 1;
+    return t > lo && t <= n ? t : lo;
+}
+
+/* Secure round: announce the roster; keys, shares and the training
+ * command follow phase by phase (mote_fl_tick). */
+static mote_status_t begin_secure(mote_fl_t *fl, int64_t now)
+{
+    uint8_t *out = NULL;
+    size_t len = 0;
+    mote_status_t st = mote_fl_sec_begin(&fl->sec, fl->round, fl->n_roster, sec_threshold(fl, fl->n_roster));
+    if (!st)
+        st = mote_fl_sec_announce(&fl->sec, (const char *)fl->roster, MOTE_PROTO_ID_LEN, fl->m->sk, &out, &len);
+    if (!st)
+        st = broadcast(fl, out, len);
+    free(out);
+    fl->phase_deadline = now + fl->cfg.deadline_ms;
+    fl->n_rejected = 0, fl->recovered = 0;
     return st;
 }
 
@@ -245,7 +293,8 @@ static void begin_round(mote_fl_t *fl, int64_t now)
     fl->deadline = now + fl->cfg.deadline_ms;
     fl->started = now, fl->bytes_down = 0;
     fl->open = 1;
-    mote_status_t st = begin_srv(fl);
+    fl->secure = fl->secure_next;
+    mote_status_t st = fl->secure ? MOTE_OK : begin_srv(fl);
     if (!st)
         st = publish_global(fl);
     if (!st)
@@ -256,11 +305,29 @@ static void begin_round(mote_fl_t *fl, int64_t now)
         return;
     }
     forget_updates(fl);
+    if (fl->secure) {
+        st = begin_secure(fl, now);
+        mote_moted_log(fl->m, "fl: round %u open (secure): %u devices announced, threshold %u, global version %" PRIu64
+                       "%s", fl->round, fl->n_roster, fl->sec.t, fl->version, st ? ", announce failed" : "");
+        return;
+    }
     uint32_t sent = 0;
     for (uint32_t i = 0; i < fl->n_roster; i++)
         sent += send_round_cmd(fl, i) == MOTE_OK;
     mote_moted_log(fl->m, "fl: round %u open: %u devices, global version %" PRIu64 ", deadline %u ms", fl->round,
                    sent, fl->version, fl->cfg.deadline_ms);
+}
+
+/* Index in the round server's roster of roster entry i: the same in
+ * plain rounds; in secure ones only the maskers are there. */
+static int srv_index(const mote_fl_t *fl, int i)
+{
+    if (!fl->secure)
+        return i;
+    for (uint32_t k = 0; k < fl->srv.n_roster; k++)
+        if (fl->srv.roster[k].id == (uint32_t)i + 1)
+            return (int)k;
+    return -1;
 }
 
 /* Check and add one upload; quiet when replaying stored bytes. */
@@ -272,7 +339,12 @@ static void take_update(mote_fl_t *fl, const char *dev, const uint8_t *buf, size
         log_fl(fl, "%s: update refused: %s", dev, "not in this round's roster");
         return;
     }
-    const mote_fed_dev_state_t s = mote_fed_round_state(&fl->srv, (uint32_t)i);
+    const int k = srv_index(fl, i);
+    if (k < 0) {
+        log_fl(fl, "%s: update refused: %s", dev, "not masking in this round (no shares forwarded)");
+        return;
+    }
+    const mote_fed_dev_state_t s = mote_fed_round_state(&fl->srv, (uint32_t)k);
     if (s == MOTE_FED_RECEIVED || s == MOTE_FED_REJECTED)
         return; /* a QoS 1 redelivery: the first copy counted */
     /* The roster id inside the bytes must be the sender's own. */
@@ -284,14 +356,14 @@ static void take_update(mote_fl_t *fl, const char *dev, const uint8_t *buf, size
         snprintf(why, sizeof why, "fl/up: device id %u in the update is not the sender's (%d)", claimed, i + 1);
     else
         st = mote_fed_round_add(&fl->srv, buf, len, NULL, why, sizeof why);
-    if (!replay)
-        save_update(fl, dev, buf, len);
+    if (!replay && !fl->secure)
+        save_update(fl, dev, buf, len); /* masked rounds are not resumed */
     if (st == MOTE_OK)
         return;
     /* Undecodable bytes or a wrong id leave the entry EXPECTED in the
      * server; mark it so the sender cannot try again and the round need
      * not wait for it. */
-    fl->srv.state[i] = MOTE_FED_REJECTED;
+    fl->srv.state[k] = MOTE_FED_REJECTED;
     if (fl->n_rejected < FL_MAX_ROSTER)
         fl->rejected[fl->n_rejected++] = (uint32_t)i;
     char r[16];
@@ -304,7 +376,7 @@ static void take_update(mote_fl_t *fl, const char *dev, const uint8_t *buf, size
 static uint32_t count_state(const mote_fl_t *fl, mote_fed_dev_state_t s)
 {
     uint32_t n = 0;
-    for (uint32_t i = 0; i < fl->n_roster; i++)
+    for (uint32_t i = 0; i < fl->srv.n_roster; i++)
         n += mote_fed_round_state(&fl->srv, i) == s;
     return n;
 }
@@ -324,10 +396,11 @@ static void ledger_round(mote_fl_t *fl, int ok, uint32_t received, uint32_t drop
     json_t *rej = json_array();
     for (uint32_t k = 0; k < fl->n_rejected; k++)
         json_array_append_new(rej, json_string(fl->roster[fl->rejected[k]]));
-    json_t *b = json_pack("{s:I,s:I,s:b,s:I,s:I,s:I,s:o,s:f,s:s,s:s}", "round", (json_int_t)fl->round, "version",
-                          (json_int_t)fl->version, "ok", ok, "selected", (json_int_t)fl->n_roster, "received",
-                          (json_int_t)received, "dropped", (json_int_t)dropped, "rejected", rej, "accuracy",
-                          fl->accuracy, "head", hh, "sig", sh);
+    json_t *b = json_pack("{s:I,s:I,s:b,s:I,s:I,s:I,s:o,s:f,s:s,s:s,s:b,s:I}", "round", (json_int_t)fl->round,
+                          "version", (json_int_t)fl->version, "ok", ok, "selected", (json_int_t)fl->n_roster,
+                          "received", (json_int_t)received, "dropped", (json_int_t)dropped, "rejected", rej,
+                          "accuracy", fl->accuracy, "head", hh, "sig", sh, "secure", fl->secure, "recovered",
+                          (json_int_t)(fl->secure ? fl->recovered : 0));
     if (b)
         mote_moted_ledger(fl->m, "fl_round", b);
     json_decref(b);
@@ -394,11 +467,19 @@ static void record_round(mote_fl_t *fl, int ok, uint32_t received, uint32_t drop
         mote_moted_log(fl->m, "fl: store: %s", err);
 }
 
-static void finish_round(mote_fl_t *fl)
+/* setup_failed: a secure round that never reached masking (the round
+ * server was not begun for it). */
+static void finish_round(mote_fl_t *fl, int setup_failed)
 {
-    const uint32_t dropped = mote_fed_round_close(&fl->srv);
-    const uint32_t received = count_state(fl, MOTE_FED_RECEIVED);
-    const int ok = mote_fed_round_finish(&fl->srv, fl->g, NULL, fl->gnew) == MOTE_OK;
+    if (!setup_failed)
+        mote_fed_round_close(&fl->srv);
+    /* Devices that never masked (secure set-up) count as dropped. */
+    const uint32_t dropped = setup_failed ? fl->n_roster
+                                          : count_state(fl, MOTE_FED_DROPPED) + count_state(fl, MOTE_FED_RECOVERED) +
+                                                (fl->n_roster - fl->srv.n_roster);
+    const uint32_t received =
+        setup_failed ? 0 : count_state(fl, MOTE_FED_RECEIVED) + count_state(fl, MOTE_FED_UNMASKED);
+    const int ok = !setup_failed && mote_fed_round_finish(&fl->srv, fl->g, NULL, fl->gnew) == MOTE_OK;
     if (ok) {
         memcpy(fl->g, fl->gnew, fl->data.n_params * sizeof *fl->g);
         fl->version++;
@@ -406,19 +487,138 @@ static void finish_round(mote_fl_t *fl)
     }
     fl->accuracy = fsim_accuracy(&fl->data, fl->g);
     fl->open = 0;
+    if (fl->secure)
+        mote_fl_sec_free(&fl->sec);
     ledger_round(fl, ok, received, dropped);
     write_csv(fl, ok, received, dropped);
     record_round(fl, ok, received, dropped);
     save_state(fl);
     mote_moted_log(fl->m,
                    "fl: round %u %s: %u received, %u dropped, %u rejected, global version %" PRIu64
-                   ", accuracy %.2f %%",
-                   fl->round, ok ? "done" : "failed (quorum)", received, dropped, fl->n_rejected, fl->version,
-                   100.0 * fl->accuracy);
+                   ", accuracy %.2f %%%s",
+                   fl->round, ok ? "done" : fl->secure ? "failed (quorum or masks)" : "failed (quorum)", received,
+                   dropped, fl->n_rejected, fl->version, 100.0 * fl->accuracy, fl->secure ? " (secure)" : "");
     if (fl->round >= fl->target) {
         publish_global(fl);
         write_final(fl);
         mote_moted_log(fl->m, "fl: all %u rounds done, final accuracy %.2f %%", fl->target, 100.0 * fl->accuracy);
+    }
+}
+
+/* ---- secure rounds: one step per phase ---- */
+
+static void secure_failed(mote_fl_t *fl, mote_status_t st, const char *phase)
+{
+    mote_moted_log(fl->m, "fl: round %u (secure): %s: %s", fl->round, phase,
+                   st == MOTE_ERR_LIMIT ? "fewer devices than the threshold" : mote_status_str(st));
+    finish_round(fl, 1);
+}
+
+/* KEYS -> SHARES: the roster of keys goes out. */
+static void end_keys(mote_fl_t *fl, int64_t now)
+{
+    uint8_t *out = NULL;
+    size_t len = 0;
+    mote_status_t st = mote_fl_sec_roster(&fl->sec, fl->m->sk, &out, &len);
+    if (!st)
+        st = broadcast(fl, out, len);
+    free(out);
+    if (st) {
+        secure_failed(fl, st, "keys");
+        return;
+    }
+    mote_moted_log(fl->m, "fl: round %u (secure): keys of %u of %u devices, roster out (%zu B)", fl->round,
+                   fl->sec.n_r, fl->n_roster, len);
+    fl->phase_deadline = now + fl->cfg.deadline_ms;
+}
+
+/* SHARES -> TRAIN: shares forwarded, masked round open, commands out. */
+static void end_shares(mote_fl_t *fl, int64_t now)
+{
+    uint8_t *out = NULL;
+    size_t len = 0;
+    mote_secagg_peer_t *peers = NULL;
+    uint32_t np = 0;
+    mote_status_t st = mote_fl_sec_forward(&fl->sec, fl->m->sk, &out, &len, &peers, &np);
+    if (!st)
+        st = begin_srv_on(fl, peers, np, 1);
+    if (!st)
+        st = broadcast(fl, out, len);
+    free(out);
+    if (st) {
+        free(peers);
+        secure_failed(fl, st, "shares");
+        return;
+    }
+    fl->deadline = now + fl->cfg.deadline_ms;
+    uint32_t sent = 0;
+    for (uint32_t k = 0; k < np; k++)
+        sent += send_round_cmd(fl, peers[k].id - 1) == MOTE_OK;
+    free(peers);
+    mote_moted_log(fl->m, "fl: round %u (secure): shares of %u devices forwarded (%zu B), %u commanded, deadline %u ms",
+                   fl->round, np, len, sent, fl->cfg.deadline_ms);
+}
+
+/* TRAIN -> REVEAL at the deadline (or when every masker answered). */
+static void close_secure(mote_fl_t *fl, int64_t now)
+{
+    uint8_t *out = NULL;
+    size_t len = 0;
+    const uint32_t dropped = mote_fed_round_close(&fl->srv);
+    mote_status_t st = mote_fl_sec_request(&fl->sec, &fl->srv, fl->m->sk, &out, &len);
+    if (!st)
+        st = broadcast(fl, out, len);
+    free(out);
+    if (st) {
+        mote_moted_log(fl->m, "fl: round %u (secure): reveal request: %s", fl->round, mote_status_str(st));
+        finish_round(fl, 0);
+        return;
+    }
+    mote_moted_log(fl->m, "fl: round %u (secure): %u uploads, %u dropped after masking; shares requested",
+                   fl->round, count_state(fl, MOTE_FED_RECEIVED), dropped);
+    fl->phase_deadline = now + fl->cfg.deadline_ms;
+}
+
+/* REVEAL -> done: masks removed, FedAvg. */
+static void end_reveal(mote_fl_t *fl)
+{
+    char why[160] = "";
+    mote_status_t st = mote_fl_sec_unmask(&fl->sec, &fl->srv, &fl->recovered, why, sizeof why);
+    if (st)
+        mote_moted_log(fl->m, "fl: round %u (secure): cannot remove the masks: %s", fl->round,
+                       why[0] ? why : mote_status_str(st));
+    else
+        mote_moted_log(fl->m,
+                       "fl: round %u (secure): %u self masks removed, %u dropped devices recovered from %u shares each",
+                       fl->round, count_state(fl, MOTE_FED_UNMASKED), fl->recovered, fl->sec.t);
+    finish_round(fl, 0);
+}
+
+static void tick_secure(mote_fl_t *fl, int64_t now)
+{
+    if (now < fl->phase_deadline && mote_fl_sec_pending(&fl->sec) > 0)
+        return;
+    if (fl->sec.phase == MOTE_FL_SEC_KEYS)
+        end_keys(fl, now);
+    else if (fl->sec.phase == MOTE_FL_SEC_SHARES)
+        end_shares(fl, now);
+    else if (fl->sec.phase == MOTE_FL_SEC_REVEAL)
+        end_reveal(fl);
+}
+
+/* A secure-aggregation message from a device. */
+static void take_sec(mote_fl_t *fl, const char *dev, const uint8_t *buf, size_t len)
+{
+    char why[MOTE_FED_MSG_LEN] = "", line[MOTE_FED_MSG_LEN + 32];
+    const int i = roster_index(fl, dev);
+    if (!fl->secure || i < 0) {
+        log_fl(fl, "%s: secure message refused: %s", dev,
+               !fl->secure ? "the open round is plain" : "not in the roster");
+        return;
+    }
+    if (mote_fl_sec_take(&fl->sec, (uint32_t)i, buf, len, why, sizeof why) != MOTE_OK) {
+        snprintf(line, sizeof line, "round %u: %s", fl->round, why);
+        log_fl(fl, "%s: secure message refused: %s", dev, line);
     }
 }
 
@@ -442,8 +642,10 @@ void mote_fl_tick(mote_fl_t *fl)
     const int64_t now = mote_store_now_ms();
     if (fl->open && fl->resend && fl->m->connected)
         resend_commands(fl);
-    if (fl->open && (now >= fl->deadline || count_state(fl, MOTE_FED_EXPECTED) == 0))
-        finish_round(fl);
+    if (fl->open && fl->secure && fl->sec.phase != MOTE_FL_SEC_TRAIN)
+        tick_secure(fl, now);
+    else if (fl->open && (now >= fl->deadline || count_state(fl, MOTE_FED_EXPECTED) == 0))
+        fl->secure ? close_secure(fl, now) : finish_round(fl, 0);
     else if (!fl->open && fl->round < fl->target)
         begin_round(fl, now);
     pthread_mutex_unlock(&fl->mu);
@@ -454,7 +656,11 @@ void mote_fl_on_up(mote_fl_t *fl, const char *dev, const void *buf, size_t len)
     if (!fl)
         return;
     pthread_mutex_lock(&fl->mu);
-    if (fl->open)
+    if (fl->open && mote_fl_sec_type(buf, len))
+        take_sec(fl, dev, buf, len);
+    else if (fl->open && fl->secure && fl->sec.phase != MOTE_FL_SEC_TRAIN)
+        log_fl(fl, "%s: update refused: %s", dev, "masking set-up of the round not finished");
+    else if (fl->open)
         take_update(fl, dev, buf, len, 0);
     else
         log_fl(fl, "%s: update refused: %s", dev, "no open round");
@@ -603,6 +809,7 @@ void mote_fl_destroy(mote_fl_t *fl)
     if (fl->m && fl->m->fl == fl)
         fl->m->fl = NULL;
     mote_fed_server_free(&fl->srv);
+    mote_fl_sec_free(&fl->sec);
     free(fl->g), free(fl->gnew), free(fl->blob), free(fl->msg), free(fl->roster), free(fl->hbuf);
     fsim_free(&fl->data);
     pthread_mutex_destroy(&fl->mu);
@@ -625,6 +832,8 @@ mote_status_t mote_fl_request(mote_fl_t *fl, const mote_fl_request_t *r, uint32_
     fl->prox_mu = r->mu >= 0 ? (float)r->mu : fl->prox_mu;
     if (r->group)
         snprintf(fl->group, sizeof fl->group, "%s", r->group);
+    if (r->secure)
+        fl->secure_next = r->secure > 0;
     if (first)
         *first = base + 1;
     pthread_mutex_unlock(&fl->mu);
@@ -634,8 +843,9 @@ mote_status_t mote_fl_request(mote_fl_t *fl, const mote_fl_request_t *r, uint32_
 json_t *mote_fl_status(mote_fl_t *fl)
 {
     pthread_mutex_lock(&fl->mu);
-    json_t *o = json_pack("{s:I,s:I,s:I,s:b,s:f,s:I,s:I,s:I}", "round", (json_int_t)fl->round, "target",
-                          (json_int_t)fl->target, "version", (json_int_t)fl->version, "open", fl->open, "accuracy",
+    json_t *o = json_pack("{s:I,s:I,s:I,s:b,s:b,s:f,s:I,s:I,s:I}", "round", (json_int_t)fl->round, "target",
+                          (json_int_t)fl->target, "version", (json_int_t)fl->version, "open", fl->open, "secure",
+                          fl->open ? fl->secure : fl->secure_next, "accuracy",
                           fl->accuracy, "roster", (json_int_t)fl->n_roster, "received",
                           (json_int_t)(fl->open ? count_state(fl, MOTE_FED_RECEIVED) : 0), "rejected",
                           (json_int_t)fl->n_rejected);
@@ -685,8 +895,9 @@ static const char *parse_request(json_t *b, mote_fl_request_t *r)
     json_t *v;
     if (!json_is_object(b))
         return "body: want a JSON object";
-    if ((v = json_object_get(b, "secure")) && !json_is_false(v))
-        return "secure: secure aggregation over MQTT is not available yet (plain rounds only)";
+    if ((v = json_object_get(b, "secure")) && !json_is_boolean(v))
+        return "secure: want true or false";
+    r->secure = v ? (json_is_true(v) ? 1 : -1) : 0;
     if ((v = json_object_get(b, "rounds")) && (!json_is_integer(v) || json_integer_value(v) < 1 ||
                                                json_integer_value(v) > MOTE_FED_SIM_MAX_ROUNDS))
         return "rounds: want an integer in 1..1000";

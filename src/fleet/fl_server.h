@@ -7,7 +7,10 @@
  * device; uploads on mote/v1/d/<id>/fl/up go through mote_fed_round_add
  * (roster, round, version, step, norm bound; refusals logged); the round
  * closes when every device answered or at the deadline, FedAvg gives the
- * next version, and an `fl_round` ledger entry records it. The open round
+ * next version, and an `fl_round` ledger entry records it. Secure rounds
+ * (fl_secure.h) first relay keys and encrypted shares, then the masked
+ * uploads, then the revealed shares that remove the masks; they are not
+ * resumed after a restart (the round then fails at its deadline). The open round
  * (roster, deadline, every upload's bytes) and the global head live in
  * moted's store (tables fl_state, fl_updates), so a killed moted resumes
  * the round where it was. Data (head shape, test split for the accuracy
@@ -57,13 +60,15 @@ typedef struct mote_fl_request {
     uint32_t min_devices;    /* trainable devices to wait for, 0: unchanged */
     double mu;               /* FedProx mu, < 0: unchanged */
     const char *group;       /* roster only from this group; "": all; NULL: unchanged */
+    int secure;              /* > 0: secure aggregation from the next round on; < 0: plain; 0: unchanged */
 } mote_fl_request_t;
 
 /* Queue r->rounds more rounds; *first (may be NULL) gets the number of
  * the first of them. MOTE_ERR_ARG for a value out of range. */
 mote_status_t mote_fl_request(mote_fl_t *fl, const mote_fl_request_t *r, uint32_t *first);
-/* Status as a new JSON object: round, version, open, target, accuracy,
- * roster size, received, rejected. */
+/* Status as a new JSON object: round, version, open, secure (the open
+ * round's mode, else the next one's), target, accuracy, roster size,
+ * received, rejected. */
 json_t *mote_fl_status(mote_fl_t *fl);
 /* {"rounds": [...]}: every finished round (round, state done|failed,
  * version, clients, reported, dropped, rejected, accuracy, bytes_up,
@@ -71,8 +76,9 @@ json_t *mote_fl_status(mote_fl_t *fl);
 json_t *mote_fl_rounds(mote_fl_t *fl);
 
 /* GET /api/fed and /api/fed/rounds (viewer); POST /api/fed/rounds
- * (engineer) with {"rounds", "steps", "mu", "min_clients", "group"}, all
- * optional ("secure": true is refused: plain rounds only). Register before
+ * (engineer) with {"rounds", "steps", "mu", "min_clients", "group",
+ * "secure"}, all optional ("secure": true runs the rounds begun from then
+ * on with secure aggregation, false plain). Register before
  * mote_moted_routes. */
 mote_status_t mote_fl_routes(mote_fl_t *fl, mote_http_t *srv);
 

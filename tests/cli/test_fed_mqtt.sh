@@ -141,8 +141,8 @@ sys.exit(not (d["round"] == 0 and d["target"] == 0 and not d["open"]))' "$TMP/bo
         -d '{"rounds": 0}'
     check "POST /api/fed/rounds with 0 rounds: 400" grep -qx 400 "$TMP/out"
     run curl -s -o "$TMP/body" -w '%{http_code}' -X POST "$URL/api/fed/rounds" -H "Authorization: Bearer $ENG" \
-        -d '{"secure": true}'
-    check "POST /api/fed/rounds with secure aggregation: 400 naming it" \
+        -d '{"secure": 1}'
+    check "POST /api/fed/rounds with a non-boolean secure: 400 naming it" \
         bash -c "grep -qx 400 '$TMP/out' && grep -q 'secure' '$TMP/body'"
     run curl -s -o "$TMP/body" -w '%{http_code}' "$URL/api/fed/rounds" -H "Authorization: Bearer $VIEW"
     check "GET /api/fed/rounds: none yet" py 'import json,sys; sys.exit(json.load(open(sys.argv[1])) != {"rounds": []})' \
