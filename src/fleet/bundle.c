@@ -1,6 +1,7 @@
 /* Signed model bundles: building, and streaming verification (bundle.h). */
 #define _POSIX_C_SOURCE 200809L /* strnlen */
 #include "bundle.h"
+#include "mote/le.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,20 +22,6 @@ static const char SIG_CONTEXT[] = "mote-bundle-v1";
 #define ENT_LEN_OFF 56
 #define ENT_SHA_OFF 64
 #define ENT_RES_OFF 96
-
-static uint64_t get_le(const uint8_t *p, int bytes)
-{
-    uint64_t v = 0;
-    for (int i = bytes - 1; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static void put_le(uint8_t *p, uint64_t v, int bytes)
-{
-    for (int i = 0; i < bytes; i++, v >>= 8)
-        p[i] = (uint8_t)(v & 0xff);
-}
 
 static int is_zero(const uint8_t *p, size_t n)
 {
@@ -189,10 +176,10 @@ static mote_status_t check_build_args(const mote_bundle_info_t *hdr, const mote_
 static void write_header(uint8_t *b, const mote_bundle_info_t *hdr, size_t n_in)
 {
     memcpy(b, MOTE_BUNDLE_MAGIC, 8);
-    put_le(b + OFF_VERSION, MOTE_BUNDLE_FORMAT, 2);
-    put_le(b + OFF_COUNT, n_in, 2);
-    put_le(b + OFF_MODEL_VERSION, hdr->version, 8);
-    put_le(b + OFF_CREATED, hdr->created, 8);
+    mote_le_put(b + OFF_VERSION, MOTE_BUNDLE_FORMAT, 2);
+    mote_le_put(b + OFF_COUNT, n_in, 2);
+    mote_le_put(b + OFF_MODEL_VERSION, hdr->version, 8);
+    mote_le_put(b + OFF_CREATED, hdr->created, 8);
     memcpy(b + OFF_NAME, hdr->name, strlen(hdr->name));
     memcpy(b + OFF_TARGET, hdr->target, strlen(hdr->target));
 }
@@ -200,7 +187,7 @@ static void write_header(uint8_t *b, const mote_bundle_info_t *hdr, size_t n_in)
 static void write_entry(uint8_t *e, const mote_bundle_input_t *in)
 {
     memcpy(e, in->name, strlen(in->name));
-    put_le(e + ENT_LEN_OFF, in->len, 8);
+    mote_le_put(e + ENT_LEN_OFF, in->len, 8);
     crypto_hash_sha256(e + ENT_SHA_OFF, in->data, in->len);
 }
 
@@ -263,16 +250,16 @@ static mote_status_t parse_header(mote_bundle_verifier_t *v)
     mote_bundle_info_t *inf = &v->info;
     if (memcmp(h, MOTE_BUNDLE_MAGIC, 8) != 0)
         return fail(v, MOTE_BUNDLE_E_MAGIC, "bad magic at offset 0: not a mote bundle");
-    unsigned fmt = (unsigned)get_le(h + OFF_VERSION, 2);
+    unsigned fmt = (unsigned)mote_le_get(h + OFF_VERSION, 2);
     if (fmt != MOTE_BUNDLE_FORMAT)
         return fail(v, MOTE_BUNDLE_E_FORMAT, "format version %u at offset %d; this reader knows %d", fmt, OFF_VERSION, MOTE_BUNDLE_FORMAT);
-    inf->n_payloads = (uint32_t)get_le(h + OFF_COUNT, 2);
+    inf->n_payloads = (uint32_t)mote_le_get(h + OFF_COUNT, 2);
     if (inf->n_payloads == 0 || inf->n_payloads > MOTE_BUNDLE_MAX_PAYLOADS)
         return fail(v, MOTE_BUNDLE_E_FIELD, "payload count %u at offset %d out of range 1..%d", inf->n_payloads, OFF_COUNT, MOTE_BUNDLE_MAX_PAYLOADS);
     if (!is_zero(h + OFF_RESERVED, 4))
         return fail(v, MOTE_BUNDLE_E_FIELD, "reserved bytes at offset %d are not zero", OFF_RESERVED);
-    inf->version = get_le(h + OFF_MODEL_VERSION, 8);
-    inf->created = get_le(h + OFF_CREATED, 8);
+    inf->version = mote_le_get(h + OFF_MODEL_VERSION, 8);
+    inf->created = mote_le_get(h + OFF_CREATED, 8);
     if (inf->version == 0)
         return fail(v, MOTE_BUNDLE_E_FIELD, "model version 0 at offset %d (must be > 0)", OFF_MODEL_VERSION);
     if (!read_field(h + OFF_NAME, MOTE_BUNDLE_NAME_LEN, inf->name) || !safe_name(inf->name, MOTE_BUNDLE_NAME_LEN))
@@ -293,7 +280,7 @@ static mote_status_t parse_entry(mote_bundle_verifier_t *v, uint32_t i, uint64_t
     for (uint32_t j = 0; j < i; j++)
         if (strcmp(pe->name, v->info.payload[j].name) == 0)
             return fail(v, MOTE_BUNDLE_E_FIELD, "payload %u name '%s' at offset %u repeats payload %u", i, pe->name, off, j);
-    pe->len = get_le(e + ENT_LEN_OFF, 8);
+    pe->len = mote_le_get(e + ENT_LEN_OFF, 8);
     if (pe->len == 0 || pe->len > MOTE_BUNDLE_MAX_PAYLOAD_LEN)
         return fail(v, MOTE_BUNDLE_E_FIELD, "payload '%s' length %llu at offset %u out of range 1..%u", pe->name,
                     (unsigned long long)pe->len, off + ENT_LEN_OFF, MOTE_BUNDLE_MAX_PAYLOAD_LEN);

@@ -1,31 +1,12 @@
 /* mote fleet: codec of the signed global head broadcast (fed_msg.h). */
 #include "fed_msg.h"
+#include "mote/le.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <sodium.h>
 #include "fed.h"
 #include "mote/crc32.h"
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
 
 mote_status_t mote_fed_global_msg_encode(const uint8_t sk[64], uint32_t round, uint64_t version,
                                          const uint8_t *blob, size_t len, uint8_t *out, size_t cap,
@@ -37,8 +18,8 @@ mote_status_t mote_fed_global_msg_encode(const uint8_t sk[64], uint32_t round, u
         return MOTE_ERR_LIMIT;
     memcpy(out, MOTE_FED_GLOBAL_MAGIC, 4);
     out[4] = 1, out[5] = 0, out[6] = 0, out[7] = 0;
-    put32(out + 8, round);
-    put64(out + 12, version);
+    mote_le_put32(out + 8, round);
+    mote_le_put64(out + 12, version);
     mote_status_t st = mote_fed_global_sign(sk, round, version, blob, len, out + 20);
     if (st)
         return st;
@@ -65,12 +46,12 @@ mote_status_t mote_fed_global_msg_decode(const uint8_t *buf, size_t len, const u
         return fail(msg, msg_size, MOTE_ERR_TRUNCATED, "shorter than its 84-byte header plus a head");
     if (memcmp(buf, MOTE_FED_GLOBAL_MAGIC, 4) != 0)
         return fail(msg, msg_size, MOTE_ERR_CORRUPT, "magic is not MFLG");
-    if (get_le(buf + 4, 2) != 1)
+    if (mote_le_get(buf + 4, 2) != 1)
         return fail(msg, msg_size, MOTE_ERR_VERSION, "format version is not 1");
-    if (get_le(buf + 6, 2) != 0)
+    if (mote_le_get(buf + 6, 2) != 0)
         return fail(msg, msg_size, MOTE_ERR_CORRUPT, "reserved bytes 6-7 are not 0");
-    const uint32_t round = (uint32_t)get_le(buf + 8, 4);
-    const uint64_t version = get_le(buf + 12, 8);
+    const uint32_t round = (uint32_t)mote_le_get(buf + 8, 4);
+    const uint64_t version = mote_le_get(buf + 12, 8);
     const uint8_t *blob = buf + MOTE_FED_GLOBAL_HDR;
     const size_t n = len - MOTE_FED_GLOBAL_HDR;
     if (mote_fed_global_verify(pk, round, version, blob, n, buf + 20) != MOTE_OK)
@@ -87,12 +68,12 @@ mote_status_t mote_fed_global_msg_decode(const uint8_t *buf, size_t len, const u
 
 uint32_t mote_fl_sec_u32(const uint8_t *p)
 {
-    return (uint32_t)get_le(p, 4);
+    return (uint32_t)mote_le_get(p, 4);
 }
 
 void mote_fl_sec_put32(uint8_t *p, uint32_t v)
 {
-    put32(p, v);
+    mote_le_put32(p, v);
 }
 
 char mote_fl_sec_type(const uint8_t *buf, size_t len)
@@ -191,12 +172,12 @@ mote_status_t mote_fl_sec_encode(const mote_fl_sec_msg_t *m, const uint8_t *sk, 
         return MOTE_ERR_LIMIT;
     memcpy(out, "MFL", 3);
     out[3] = (uint8_t)m->type, out[4] = 1, out[5] = 0, out[6] = 0, out[7] = 0;
-    put32(out + 8, m->round), put32(out + 12, m->id), put32(out + 16, m->t), put32(out + 20, m->count);
+    mote_le_put32(out + 8, m->round), mote_le_put32(out + 12, m->id), mote_le_put32(out + 16, m->t), mote_le_put32(out + 20, m->count);
     memmove(out + MOTE_FL_SEC_HDR, m->entries, body - MOTE_FL_SEC_HDR);
     if (sec_signed(m->type))
         crypto_sign_detached(out + body, NULL, out, body, sk);
     else
-        put32(out + body, mote_crc32(out, body));
+        mote_le_put32(out + body, mote_crc32(out, body));
     if (written)
         *written = n;
     return MOTE_OK;
@@ -237,9 +218,9 @@ mote_status_t mote_fl_sec_decode(const uint8_t *buf, size_t len, const uint8_t *
         return sec_fail(msg, msg_size, MOTE_ERR_CORRUPT, 0, "magic is not MFL + one of K S V A R F Q");
     if (sec_signed(type) && !pk)
         return sec_fail(msg, msg_size, MOTE_ERR_ARG, type, "no fleet key to check the signature");
-    if (get_le(buf + 4, 2) != 1)
+    if (mote_le_get(buf + 4, 2) != 1)
         return sec_fail(msg, msg_size, MOTE_ERR_VERSION, type, "format version is not 1");
-    if (get_le(buf + 6, 2) != 0)
+    if (mote_le_get(buf + 6, 2) != 0)
         return sec_fail(msg, msg_size, MOTE_ERR_CORRUPT, type, "reserved bytes 6-7 are not 0");
     m->type = type, m->round = mote_fl_sec_u32(buf + 8), m->id = mote_fl_sec_u32(buf + 12);
     m->t = mote_fl_sec_u32(buf + 16), m->count = mote_fl_sec_u32(buf + 20);

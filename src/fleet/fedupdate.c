@@ -1,5 +1,6 @@
 /* mote fleet: federated update wire format (see fedupdate.h). */
 #include "fedupdate.h"
+#include "mote/le.h"
 
 #include <math.h>
 #include <sodium.h>
@@ -7,16 +8,6 @@
 #include <string.h>
 #include "mote/crc32.h"
 
-static void put16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8); }
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 static float f32_of(uint32_t w)
 {
@@ -64,11 +55,11 @@ static const char *bad_field(const mote_fedup_t *u)
 static void write_header(const mote_fedup_t *u, uint8_t *o)
 {
     memcpy(o, MOTE_FEDUP_MAGIC, 4);
-    put16(o + 4, MOTE_FEDUP_VERSION);
+    mote_le_put16(o + 4, MOTE_FEDUP_VERSION);
     o[6] = u->encoding, o[7] = u->flags;
-    put32(o + 8, u->round), put32(o + 12, u->device), put32(o + 16, u->samples);
-    put32(o + 20, u->n_params), put32(o + 24, bits_of(u->step)), put32(o + 28, 0);
-    put32(o + 32, (uint32_t)u->base_version), put32(o + 36, (uint32_t)(u->base_version >> 32));
+    mote_le_put32(o + 8, u->round), mote_le_put32(o + 12, u->device), mote_le_put32(o + 16, u->samples);
+    mote_le_put32(o + 20, u->n_params), mote_le_put32(o + 24, bits_of(u->step)), mote_le_put32(o + 28, 0);
+    mote_le_put32(o + 32, (uint32_t)u->base_version), mote_le_put32(o + 36, (uint32_t)(u->base_version >> 32));
 }
 
 static void mac(const uint8_t *key, const uint8_t *p, size_t n, uint8_t out[16])
@@ -96,13 +87,13 @@ mote_status_t mote_fedup_encode(const mote_fedup_t *u, const uint8_t *key, uint8
     } else {
         const uint32_t *w = u->payload;
         for (uint32_t k = 0; k < u->n_params; k++, p += 4)
-            put32(p, w[k]);
+            mote_le_put32(p, w[k]);
     }
     if (key) {
         mac(key, out, (size_t)(p - out), p);
         p += MOTE_FEDUP_MAC_LEN;
     }
-    put32(p, mote_crc32(out, (size_t)(p - out)));
+    mote_le_put32(p, mote_crc32(out, (size_t)(p - out)));
     if (written)
         *written = total;
     return MOTE_OK;
@@ -118,9 +109,9 @@ static mote_status_t fail(char *msg, size_t size, mote_status_t s, const char *w
 static void read_header(const uint8_t *b, mote_fedup_t *u)
 {
     u->encoding = b[6], u->flags = b[7];
-    u->round = get32(b + 8), u->device = get32(b + 12), u->samples = get32(b + 16);
-    u->n_params = get32(b + 20), u->step = f32_of(get32(b + 24));
-    u->base_version = (uint64_t)get32(b + 32) | (uint64_t)get32(b + 36) << 32;
+    u->round = mote_le_get32(b + 8), u->device = mote_le_get32(b + 12), u->samples = mote_le_get32(b + 16);
+    u->n_params = mote_le_get32(b + 20), u->step = f32_of(mote_le_get32(b + 24));
+    u->base_version = (uint64_t)mote_le_get32(b + 32) | (uint64_t)mote_le_get32(b + 36) << 32;
     u->payload = b + MOTE_FEDUP_HEADER;
 }
 
@@ -128,7 +119,7 @@ static void read_header(const uint8_t *b, mote_fedup_t *u)
 static mote_status_t check_trailer(const uint8_t *buf, size_t len, const uint8_t *key,
                                    uint8_t flags, char *msg, size_t size)
 {
-    if (get32(buf + len - 4) != mote_crc32(buf, len - 4))
+    if (mote_le_get32(buf + len - 4) != mote_crc32(buf, len - 4))
         return fail(msg, size, MOTE_ERR_VERIFY, "CRC mismatch");
     if (!(flags & MOTE_FEDUP_F_MAC))
         return MOTE_OK;
@@ -156,7 +147,7 @@ mote_status_t mote_fedup_decode(const uint8_t *buf, size_t len, const uint8_t *k
     mote_fedup_t t;
     read_header(buf, &t);
     const char *bad = bad_field(&t);
-    if (!bad && get32(buf + 28) != 0)
+    if (!bad && mote_le_get32(buf + 28) != 0)
         bad = "reserved";
     if (bad)
         return fail(msg, msg_size, MOTE_ERR_CORRUPT, bad);
@@ -178,5 +169,5 @@ mote_status_t mote_fedup_decode(const uint8_t *buf, size_t len, const uint8_t *k
 
 uint32_t mote_fedup_word(const mote_fedup_t *u, uint32_t k)
 {
-    return get32((const uint8_t *)u->payload + 4u * (size_t)k);
+    return mote_le_get32((const uint8_t *)u->payload + 4u * (size_t)k);
 }
