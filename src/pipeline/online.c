@@ -37,7 +37,7 @@ int32_t onl_engine_name(onl_engine_t *e, const char *s)
         e->names = p;
         e->cap_names = cap;
     }
-    if (!(e->names[e->n_names] = onl_strdup(s)))
+    if (!(e->names[e->n_names] = tpu_strdup(s)))
         return -1;
     return (int32_t)e->n_names++;
 }
@@ -50,13 +50,13 @@ static mote_status_t read_file(onl_engine_t *e, const char *path, void **out, si
     char m[MOTE_INGEST_MSG_LEN];
     mote_status_t st = mote_ingest_slurp(path, &buf, len, m, sizeof m);
     if (st != MOTE_OK)
-        return onl_fail(e->msg, e->ms, MOTE_ERR_IO, "%s", m);
+        return tpu_fail(e->msg, e->ms, MOTE_ERR_IO, "%s", m);
     /* the runtime reads models in place and wants them 16-byte aligned */
     *out = alloc16(*len);
     if (*out)
         memcpy(*out, buf, *len);
     free(buf);
-    return *out ? MOTE_OK : onl_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
+    return *out ? MOTE_OK : tpu_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
 }
 
 /* The class names of the dataset a `mote train` config uses, so the
@@ -74,10 +74,10 @@ static mote_status_t train_class_names(onl_engine_t *e, const mote_train_config_
         return st;
     e->bb_names = calloc(ds->n_classes, sizeof *e->bb_names);
     for (size_t i = 0; e->bb_names && i < ds->n_classes; i++)
-        if ((e->bb_names[i] = onl_strdup(ds->classes[i])))
+        if ((e->bb_names[i] = tpu_strdup(ds->classes[i])))
             e->n_bb_names = i + 1;
     st = e->n_bb_names == ds->n_classes ? MOTE_OK
-                                        : onl_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
+                                        : tpu_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
     mote_dataset_free(ds);
     return st;
 }
@@ -88,13 +88,13 @@ static mote_status_t train_backbone(onl_engine_t *e, const char *out_dir, int qu
                                     char **model, char **dspcfg)
 {
     if (!out_dir)
-        return onl_fail(e->msg, e->ms, MOTE_ERR_ARG,
+        return tpu_fail(e->msg, e->ms, MOTE_ERR_ARG,
                         "%s: backbone.train needs an output folder", e->cfg->path);
     mote_train_config_t *tc = NULL;
     mote_status_t st = mote_train_config_load(e->cfg->backbone_train, &tc, e->msg, e->ms);
-    char *dir = st == MOTE_OK ? onl_path_cat(out_dir, "backbone") : NULL;
+    char *dir = st == MOTE_OK ? tpu_path_cat(out_dir, "backbone") : NULL;
     if (st == MOTE_OK && !dir)
-        st = onl_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
+        st = tpu_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
     mote_train_opts_t o = {dir, 0, 0, 0, 1};
     mote_train_result_t res;
     memset(&res, 0, sizeof res);
@@ -109,11 +109,11 @@ static mote_status_t train_backbone(onl_engine_t *e, const char *out_dir, int qu
     char name[512];
     if (st == MOTE_OK) {
         snprintf(name, sizeof name, "%s.tflite", tc->name);
-        *model = onl_path_cat(dir, name);
+        *model = tpu_path_cat(dir, name);
         snprintf(name, sizeof name, "%s.dspcfg", tc->name);
-        *dspcfg = tc->has_dsp ? onl_path_cat(dir, name) : NULL;
+        *dspcfg = tc->has_dsp ? tpu_path_cat(dir, name) : NULL;
         if (!*model || (tc->has_dsp && !*dspcfg))
-            st = onl_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
+            st = tpu_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
     }
     mote_train_result_free(&res);
     mote_train_config_free(tc);
@@ -150,11 +150,11 @@ static mote_status_t find_tap(onl_engine_t *e)
         }
     }
     if (c->tap_index == -1)
-        return onl_fail(e->msg, e->ms, MOTE_ERR_NOT_FOUND, "%s: backbone.tap: no tensor named '%s'",
+        return tpu_fail(e->msg, e->ms, MOTE_ERR_NOT_FOUND, "%s: backbone.tap: no tensor named '%s'",
                         c->path, c->tap_name);
     mote_op_info_t info;
     if (e->last_fc < 0 || mote_model_op(&e->m, (uint32_t)e->last_fc, &info) != MOTE_OK)
-        return onl_fail(e->msg, e->ms, MOTE_ERR_NOT_FOUND,
+        return tpu_fail(e->msg, e->ms, MOTE_ERR_NOT_FOUND,
                         "%s: backbone.tap: \"penultimate\" needs a FULLY_CONNECTED operator",
                         c->path);
     e->tap_index = (uint32_t)info.inputs[0];
@@ -181,24 +181,24 @@ mote_status_t onl_engine_bind_model(onl_engine_t *e, const char *path)
     if (st == MOTE_OK)
         st = mote_model_output(&e->m, 0, &e->out);
     if (st != MOTE_OK)
-        return onl_fail(e->msg, e->ms, st, "%s: %s", path,
+        return tpu_fail(e->msg, e->ms, st, "%s: %s", path,
                               st == MOTE_ERR_NOMEM ? "out of memory" : mote_model_error(&e->m));
     if (e->in.type != MOTE_I8 || e->in.n_scales != 1)
-        return onl_fail(e->msg, e->ms, MOTE_ERR_TYPE,
+        return tpu_fail(e->msg, e->ms, MOTE_ERR_TYPE,
                         "%s: the backbone input must be int8 with one scale", path);
     if ((st = find_tap(e)) != MOTE_OK)
         return st;
     mote_tensor_t t;
     if ((st = mote_model_tensor(&e->m, e->tap_index, &t)) != MOTE_OK)
-        return onl_fail(e->msg, e->ms, st, "%s: backbone.tap: tensor %u does not exist", path,
+        return tpu_fail(e->msg, e->ms, st, "%s: backbone.tap: tensor %u does not exist", path,
                         e->tap_index);
     e->n_tap = tensor_elems(&t);
     e->tapped = calloc(e->n_tap ? e->n_tap : 1, sizeof *e->tapped);
     if (!e->tapped)
-        return onl_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
+        return tpu_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
     st = mote_learn_tap_init(&e->tap, &e->m, e->tap_index, e->tapped, e->n_tap);
     return st == MOTE_OK ? MOTE_OK
-                         : onl_fail(e->msg, e->ms, st, "%s: backbone.tap: tensor %u ('%s'): %s",
+                         : tpu_fail(e->msg, e->ms, st, "%s: backbone.tap: tensor %u ('%s'): %s",
                                     path, e->tap_index, t.name, mote_status_str(st));
 }
 
@@ -209,10 +209,10 @@ mote_status_t onl_engine_backbone(onl_engine_t *e, const char *out_dir, int quie
     mote_status_t st = MOTE_OK;
     if (c->backbone_train)
         st = train_backbone(e, out_dir, quiet, &model, &dspcfg);
-    else if (c->backbone_model && !(model = onl_strdup(c->backbone_model)))
-        st = onl_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
-    if (st == MOTE_OK && !dspcfg && c->backbone_dspcfg && !(dspcfg = onl_strdup(c->backbone_dspcfg)))
-        st = onl_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
+    else if (c->backbone_model && !(model = tpu_strdup(c->backbone_model)))
+        st = tpu_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
+    if (st == MOTE_OK && !dspcfg && c->backbone_dspcfg && !(dspcfg = tpu_strdup(c->backbone_dspcfg)))
+        st = tpu_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
     if (st == MOTE_OK && model) {
         e->has_bb = 1;
         st = prepare_model(e, model);
@@ -232,20 +232,20 @@ static mote_status_t front_dsp(onl_engine_t *e, const mote_dataset_t *ds)
     char m[MOTE_DSP_ERROR_LEN];
     mote_status_t st = mote_dsp_config_parse(&dc, e->dspcfg, e->dspcfg_len, m, sizeof m);
     if (st != MOTE_OK)
-        return onl_fail(e->msg, e->ms, st, "%s: DSP config: %s", e->cfg->path, m);
+        return tpu_fail(e->msg, e->ms, st, "%s: DSP config: %s", e->cfg->path, m);
     if (ds->n_channels != 1)
-        return onl_fail(e->msg, e->ms, MOTE_ERR_UNSUPPORTED,
+        return tpu_fail(e->msg, e->ms, MOTE_ERR_UNSUPPORTED,
                         "%s: the DSP front end takes one channel, %s has %zu", e->cfg->path,
                         ds->spec_name, ds->n_channels);
     size_t need = mote_dsp_state_size(&dc);
     e->dsp_state = alloc16(need);
     if (!e->dsp_state)
-        return onl_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
+        return tpu_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
     if ((st = mote_dsp_init(&e->dsp, &dc, e->dsp_state, need)) != MOTE_OK)
-        return onl_fail(e->msg, e->ms, st, "%s: DSP: %s", e->cfg->path, mote_dsp_error(&e->dsp));
+        return tpu_fail(e->msg, e->ms, st, "%s: DSP: %s", e->cfg->path, mote_dsp_error(&e->dsp));
     size_t frames = mote_dsp_frame_count(e->n_win, dc.frame_len, dc.hop);
     if (frames == 0)
-        return onl_fail(e->msg, e->ms, MOTE_ERR_SHAPE,
+        return tpu_fail(e->msg, e->ms, MOTE_ERR_SHAPE,
                         "%s: a window of %zu samples holds no DSP frame of %u", e->cfg->path,
                         e->n_win, dc.frame_len);
     e->n_front = (uint32_t)(frames * mote_dsp_features_size(&dc));
@@ -262,18 +262,18 @@ static mote_status_t front_bands(onl_engine_t *e)
     while (e->fft_len / 2 + 1 < e->n_win && e->fft_len < MOTE_DSP_FFT_MAX)
         e->fft_len *= 2;
     if (e->fft_len / 2 + 1 < e->n_win)
-        return onl_fail(e->msg, e->ms, MOTE_ERR_LIMIT, "%s: front.bands: rows of %zu bins are too long",
+        return tpu_fail(e->msg, e->ms, MOTE_ERR_LIMIT, "%s: front.bands: rows of %zu bins are too long",
                         e->cfg->path, e->n_win);
     size_t need = mote_dsp_linbands_work_size(e->cfg->bands);
     e->lb_work = alloc16(need);
     e->power = calloc(e->fft_len / 2 + 1, sizeof *e->power);
     if (!e->lb_work || !e->power)
-        return onl_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
+        return tpu_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
     float fs = (float)e->fft_len;
     mote_status_t st = mote_dsp_linbands_init(&e->lb, e->cfg->bands, 0.0f, fs / 2, fs, e->fft_len,
                                               e->lb_work, need);
     if (st != MOTE_OK)
-        return onl_fail(e->msg, e->ms, st, "%s: front.bands: %u bands do not fit %zu bins",
+        return tpu_fail(e->msg, e->ms, st, "%s: front.bands: %u bands do not fit %zu bins",
                         e->cfg->path, e->cfg->bands, e->n_win);
     e->n_front = e->cfg->bands;
     return MOTE_OK;
@@ -286,7 +286,7 @@ mote_status_t onl_engine_front(onl_engine_t *e, const mote_dataset_t *ds)
     e->front = c->front_given ? c->front : e->dspcfg ? MOTE_ONLINE_FRONT_DSP : MOTE_ONLINE_FRONT_RAW;
     e->win = calloc(e->n_win, sizeof *e->win);
     if (!e->win)
-        return onl_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
+        return tpu_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
     mote_status_t st = MOTE_OK;
     if (e->front == MOTE_ONLINE_FRONT_DSP)
         st = front_dsp(e, ds);
@@ -298,7 +298,7 @@ mote_status_t onl_engine_front(onl_engine_t *e, const mote_dataset_t *ds)
         return st;
     e->feat = calloc(e->n_front, sizeof *e->feat);
     if (!e->feat)
-        return onl_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
+        return tpu_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
     e->front_ready = 1;
     if (c->has_fit) {
         /* the backbone is fitted after a first pass over the pretrain data */
@@ -308,7 +308,7 @@ mote_status_t onl_engine_front(onl_engine_t *e, const mote_dataset_t *ds)
         e->x = e->feat;
         e->nx = e->n_front;
         return e->fstd_buf ? mote_learn_std_init(&e->fstd, e->n_front, 0, 0, e->fstd_buf, need)
-                           : onl_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
+                           : tpu_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
     }
     return onl_engine_use_backbone(e);
 }
@@ -317,7 +317,7 @@ mote_status_t onl_engine_use_backbone(onl_engine_t *e)
 {
     const mote_online_config_t *c = e->cfg;
     if (e->has_bb && tensor_elems(&e->in) != e->n_front)
-        return onl_fail(e->msg, e->ms, MOTE_ERR_SHAPE,
+        return tpu_fail(e->msg, e->ms, MOTE_ERR_SHAPE,
                         "%s: the front end gives %u features, the backbone takes %u",
                         c->path, e->n_front, tensor_elems(&e->in));
     e->x = e->has_bb ? e->tapped : e->feat;
@@ -382,7 +382,7 @@ mote_status_t onl_engine_features(onl_engine_t *e, const onl_source_t *src, uint
             return st;
     }
     if (ds->window * ds->n_channels != e->n_win)
-        return onl_fail(e->msg, e->ms, MOTE_ERR_SHAPE,
+        return tpu_fail(e->msg, e->ms, MOTE_ERR_SHAPE,
                         "%s: windows of %zu x %zu values, but the stream started with %zu",
                         ds->spec_name, ds->window, ds->n_channels, e->n_win);
     mote_window_t w = {src->rec, ds->recordings[src->rec].label, start};
@@ -410,10 +410,10 @@ static mote_status_t setup_head(onl_engine_t *e)
     e->met_buf = alloc16(ms);
     e->prob = calloc(hc.max_classes, sizeof *e->prob);
     if (!e->head_buf || !e->std_buf || !e->met_buf || !e->prob)
-        return onl_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
+        return tpu_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
     mote_status_t st = mote_learn_head_init(&e->head, &hc, e->head_buf, hs);
     if (st != MOTE_OK)
-        return onl_fail(e->msg, e->ms, st, "%s: head: invalid settings for %u features, %u classes",
+        return tpu_fail(e->msg, e->ms, st, "%s: head: invalid settings for %u features, %u classes",
                         c->path, e->nx, hc.max_classes);
     st = mote_learn_std_init(&e->std, e->nx, c->std_compensated ? MOTE_LEARN_STD_COMPENSATED : 0,
                              c->std_warmup, e->std_buf, ss);
@@ -422,7 +422,7 @@ static mote_status_t setup_head(onl_engine_t *e)
     for (size_t i = 0; st == MOTE_OK && i < c->n_classes; i++)
         if ((e->head_map[i] = onl_engine_name(e, c->classes[i])) < 0)
             st = MOTE_ERR_NOMEM;
-    return st == MOTE_OK ? MOTE_OK : onl_fail(e->msg, e->ms, st, "head set-up: %s", mote_status_str(st));
+    return st == MOTE_OK ? MOTE_OK : tpu_fail(e->msg, e->ms, st, "head set-up: %s", mote_status_str(st));
 }
 
 /* Dequantize the last dense layer (int8 weights, int32 bias, one scale
@@ -444,7 +444,7 @@ static mote_status_t setup_recon(onl_engine_t *e)
     if (st == MOTE_OK && ((uint32_t)op.inputs[0] != e->tap_index || n_out != e->n_front))
         st = MOTE_ERR_SHAPE;
     if (st != MOTE_OK)
-        return onl_fail(e->msg, e->ms, st,
+        return tpu_fail(e->msg, e->ms, st,
                         "%s: anomaly \"recon\" needs an autoencoder backbone tapped at the input of "
                         "its last FULLY_CONNECTED (per-tensor int8 weights, one output per front "
                         "feature)", e->cfg->path);
@@ -452,7 +452,7 @@ static mote_status_t setup_recon(onl_engine_t *e)
     e->ol_b = malloc(n_out * sizeof *e->ol_b);
     e->recon = malloc(n_out * sizeof *e->recon);
     if (!e->ol_w || !e->ol_b || !e->recon)
-        return onl_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
+        return tpu_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < (size_t)n_out * e->n_tap; i++)
         e->ol_w[i] = w.scale * (float)((const int8_t *)w.data)[i];
     for (uint32_t i = 0; i < n_out; i++)
@@ -460,7 +460,7 @@ static mote_status_t setup_recon(onl_engine_t *e)
     st = mote_anomaly_ol_init(&e->ol, e->ol_w, e->ol_b, e->n_tap, n_out, e->cfg->ol_lr,
                               e->cfg->ol_normalized);
     return st == MOTE_OK ? MOTE_OK
-                         : onl_fail(e->msg, e->ms, st, "%s: anomaly.lr: out of range for %s",
+                         : tpu_fail(e->msg, e->ms, st, "%s: anomaly.lr: out of range for %s",
                                     e->cfg->path, e->cfg->ol_normalized ? "NLMS (< 2)" : "SGD");
 }
 
@@ -472,12 +472,12 @@ static mote_status_t setup_groups(onl_engine_t *e, uint32_t n)
         return MOTE_OK;
     e->group_start = malloc((g + 1) * sizeof *e->group_start);
     if (!e->group_start || n > 65535)
-        return onl_fail(e->msg, e->ms, e->group_start ? MOTE_ERR_LIMIT : MOTE_ERR_NOMEM,
+        return tpu_fail(e->msg, e->ms, e->group_start ? MOTE_ERR_LIMIT : MOTE_ERR_NOMEM,
                         "explanation groups: %s", e->group_start ? "too many features" : "out of memory");
     for (uint32_t i = 0; i <= g; i++)
         e->group_start[i] = (uint16_t)((uint64_t)i * n / g);
     mote_status_t st = mote_anomaly_groups_init(&e->groups, e->group_start, g, n);
-    return st == MOTE_OK ? MOTE_OK : onl_fail(e->msg, e->ms, st, "explanation groups: invalid");
+    return st == MOTE_OK ? MOTE_OK : tpu_fail(e->msg, e->ms, st, "explanation groups: invalid");
 }
 
 static mote_status_t setup_drift(onl_engine_t *e)
@@ -497,12 +497,12 @@ static mote_status_t setup_drift(onl_engine_t *e)
                               : MOTE_ERR_NOMEM;
         }
         if (st != MOTE_OK)
-            return onl_fail(e->msg, e->ms, st, "%s: drift.detectors[%zu]: %s", c->path, i,
+            return tpu_fail(e->msg, e->ms, st, "%s: drift.detectors[%zu]: %s", c->path, i,
                             mote_status_str(st));
     }
     mote_status_t st = mote_drift_policy_init(&e->policy, &c->policy);
     return st == MOTE_OK ? MOTE_OK
-                         : onl_fail(e->msg, e->ms, st, "%s: drift.policy: invalid", c->path);
+                         : tpu_fail(e->msg, e->ms, st, "%s: drift.policy: invalid", c->path);
 }
 
 mote_status_t onl_engine_learners(onl_engine_t *e)
@@ -513,7 +513,7 @@ mote_status_t onl_engine_learners(onl_engine_t *e)
         st = setup_head(e);
     else {
         if (mote_anomaly_thr_init(&e->thr, &c->thr) != MOTE_OK)
-            return onl_fail(e->msg, e->ms, MOTE_ERR_ARG, "%s: anomaly.threshold: invalid", c->path);
+            return tpu_fail(e->msg, e->ms, MOTE_ERR_ARG, "%s: anomaly.threshold: invalid", c->path);
         e->thr_fixed = INFINITY;
         if (c->anom == MOTE_ONLINE_ANOM_RECON)
             st = setup_recon(e);

@@ -83,7 +83,7 @@ static mote_status_t cerr(const cctx_t *c, const char *path, const char *fmt, ..
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    return onl_fail(c->msg, c->size, MOTE_ERR_ARG, "%s: %s: %s", c->file, path, what);
+    return tpu_fail(c->msg, c->size, MOTE_ERR_ARG, "%s: %s: %s", c->file, path, what);
 }
 
 /* path.key into dst; a path too long for it is cut (only messages use it). */
@@ -200,7 +200,7 @@ static mote_status_t get_enum(const cctx_t *c, json_t *obj, const char *path, co
         }
     char list[256] = "";
     for (int i = 0; names[i]; i++)
-        onl_append(list, sizeof list, "%s\"%s\"", i ? ", " : "", names[i]);
+        tpu_append(list, sizeof list, "%s\"%s\"", i ? ", " : "", names[i]);
     return cerr(c, p, "must be one of %s", list);
 }
 
@@ -215,8 +215,8 @@ static mote_status_t get_path(const cctx_t *c, json_t *obj, const char *path, co
     sub(p, path, key);
     if (!json_is_string(v) || json_string_length(v) == 0)
         return cerr(c, p, "must be a non-empty string");
-    *out = onl_path_join(c->file, json_string_value(v));
-    return *out ? MOTE_OK : onl_fail(c->msg, c->size, MOTE_ERR_NOMEM, "out of memory");
+    *out = tpu_path_join(c->file, json_string_value(v));
+    return *out ? MOTE_OK : tpu_fail(c->msg, c->size, MOTE_ERR_NOMEM, "out of memory");
 }
 
 static mote_status_t get_names(const cctx_t *c, json_t *obj, const char *path, const char *key,
@@ -232,14 +232,14 @@ static mote_status_t get_names(const cctx_t *c, json_t *obj, const char *path, c
         return cerr(c, p, "must be a list of 1 to %d names", MOTE_ONLINE_MAX_NAMES);
     *out = calloc(json_array_size(v), sizeof **out);
     if (!*out)
-        return onl_fail(c->msg, c->size, MOTE_ERR_NOMEM, "out of memory");
+        return tpu_fail(c->msg, c->size, MOTE_ERR_NOMEM, "out of memory");
     size_t i;
     json_t *e;
     json_array_foreach(v, i, e) {
         if (!json_is_string(e) || json_string_length(e) == 0)
             return cerr(c, p, "entry %zu must be a non-empty string", i);
-        if (!((*out)[i] = onl_strdup(json_string_value(e))))
-            return onl_fail(c->msg, c->size, MOTE_ERR_NOMEM, "out of memory");
+        if (!((*out)[i] = tpu_strdup(json_string_value(e))))
+            return tpu_fail(c->msg, c->size, MOTE_ERR_NOMEM, "out of memory");
         *n = i + 1;
     }
     return MOTE_OK;
@@ -318,7 +318,7 @@ static mote_status_t parse_segments(const cctx_t *c, json_t *obj, const char *pa
         return cerr(c, p, "must be a list of 1 to %d segments", MOTE_ONLINE_MAX_SEGMENTS);
     ph->segments = calloc(json_array_size(v), sizeof *ph->segments);
     if (!ph->segments)
-        return onl_fail(c->msg, c->size, MOTE_ERR_NOMEM, "out of memory");
+        return tpu_fail(c->msg, c->size, MOTE_ERR_NOMEM, "out of memory");
     size_t i;
     json_t *e;
     json_array_foreach(v, i, e) {
@@ -347,8 +347,8 @@ static mote_status_t parse_phase(const cctx_t *c, json_t *v, const char *path,
     ph->repeat = 1;
     if (st == MOTE_OK && name && !json_is_string(name))
         st = cerr(c, path, "name must be a string");
-    if (st == MOTE_OK && !(ph->name = onl_strdup(name ? json_string_value(name) : def)))
-        st = onl_fail(c->msg, c->size, MOTE_ERR_NOMEM, "out of memory");
+    if (st == MOTE_OK && !(ph->name = tpu_strdup(name ? json_string_value(name) : def)))
+        st = tpu_fail(c->msg, c->size, MOTE_ERR_NOMEM, "out of memory");
     if (st == MOTE_OK)
         st = get_enum(c, v, path, "mix", mix_names, &mix);
     ph->mix = (mote_online_mix_t)mix;
@@ -413,8 +413,8 @@ static mote_status_t parse_pretrain(const cctx_t *c, json_t *root, mote_online_c
         st = get_enum(c, v, "pretrain", "mix", mix_names, &mix);
     cfg->pretrain.mix = (mote_online_mix_t)mix;
     cfg->pretrain.repeat = 1;
-    if (st == MOTE_OK && !(cfg->pretrain.name = onl_strdup("pretrain")))
-        st = onl_fail(c->msg, c->size, MOTE_ERR_NOMEM, "out of memory");
+    if (st == MOTE_OK && !(cfg->pretrain.name = tpu_strdup("pretrain")))
+        st = tpu_fail(c->msg, c->size, MOTE_ERR_NOMEM, "out of memory");
     return st == MOTE_OK ? parse_segments(c, v, "pretrain", &cfg->pretrain) : st;
 }
 
@@ -480,8 +480,8 @@ static mote_status_t parse_backbone(const cctx_t *c, json_t *root, mote_online_c
         cfg->tap_index = json_integer_value(tap);
     else if (json_is_string(tap) && strcmp(json_string_value(tap), "penultimate") != 0) {
         cfg->tap_index = -1;
-        if (!(cfg->tap_name = onl_strdup(json_string_value(tap))))
-            return onl_fail(c->msg, c->size, MOTE_ERR_NOMEM, "out of memory");
+        if (!(cfg->tap_name = tpu_strdup(json_string_value(tap))))
+            return tpu_fail(c->msg, c->size, MOTE_ERR_NOMEM, "out of memory");
     } else if (!json_is_string(tap))
         return cerr(c, "backbone.tap", "must be \"penultimate\", a tensor index or a tensor name");
     return MOTE_OK;
@@ -760,7 +760,7 @@ static mote_status_t get_actions(const cctx_t *c, json_t *obj, const char *path,
         int a = -1;
         json_t *wrap = json_pack("{sO}", "a", e);
         mote_status_t st = wrap ? get_enum(c, wrap, p, "a", acts, &a)
-                                : onl_fail(c->msg, c->size, MOTE_ERR_NOMEM, "out of memory");
+                                : tpu_fail(c->msg, c->size, MOTE_ERR_NOMEM, "out of memory");
         json_decref(wrap);
         if (st != MOTE_OK)
             return st;
@@ -838,8 +838,8 @@ static mote_status_t parse_report(const cctx_t *c, json_t *root, mote_online_con
     if (st == MOTE_OK && cls) {
         if (!json_is_string(cls))
             return cerr(c, "report.class", "must be a class name");
-        if (!(cfg->watch_class = onl_strdup(json_string_value(cls))))
-            return onl_fail(c->msg, c->size, MOTE_ERR_NOMEM, "out of memory");
+        if (!(cfg->watch_class = tpu_strdup(json_string_value(cls))))
+            return tpu_fail(c->msg, c->size, MOTE_ERR_NOMEM, "out of memory");
     }
     return st;
 }
@@ -890,18 +890,18 @@ mote_status_t mote_online_config_parse(const char *name, const char *json, size_
                                        mote_online_config_t **out, char *msg, size_t msg_size)
 {
     if (!name || !json || !out)
-        return onl_fail(msg, msg_size, MOTE_ERR_ARG, "mote_online_config_parse: NULL argument");
+        return tpu_fail(msg, msg_size, MOTE_ERR_ARG, "mote_online_config_parse: NULL argument");
     *out = NULL;
     cctx_t c = {name, msg, msg_size};
     json_error_t je;
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
     if (!root)
-        return onl_fail(msg, msg_size, MOTE_ERR_FORMAT, "%s:%d:%d: JSON syntax error: %s", name,
+        return tpu_fail(msg, msg_size, MOTE_ERR_FORMAT, "%s:%d:%d: JSON syntax error: %s", name,
                         je.line, je.column, je.text);
     mote_online_config_t *cfg = calloc(1, sizeof *cfg);
-    mote_status_t st = cfg && (cfg->path = onl_strdup(name))
+    mote_status_t st = cfg && (cfg->path = tpu_strdup(name))
                            ? parse_root(&c, root, cfg)
-                           : onl_fail(msg, msg_size, MOTE_ERR_NOMEM, "out of memory");
+                           : tpu_fail(msg, msg_size, MOTE_ERR_NOMEM, "out of memory");
     json_decref(root);
     if (st != MOTE_OK) {
         mote_online_config_free(cfg);
@@ -918,10 +918,10 @@ mote_status_t mote_online_config_load(const char *path, mote_online_config_t **o
     size_t len = 0;
     char m[MOTE_INGEST_MSG_LEN];
     if (!path || !out)
-        return onl_fail(msg, msg_size, MOTE_ERR_ARG, "mote_online_config_load: NULL argument");
+        return tpu_fail(msg, msg_size, MOTE_ERR_ARG, "mote_online_config_load: NULL argument");
     mote_status_t st = mote_ingest_slurp(path, &buf, &len, m, sizeof m);
     if (st != MOTE_OK)
-        return onl_fail(msg, msg_size, MOTE_ERR_IO, "%s", m);
+        return tpu_fail(msg, msg_size, MOTE_ERR_IO, "%s", m);
     st = mote_online_config_parse(path, buf, len, out, msg, msg_size);
     free(buf);
     return st;

@@ -35,7 +35,7 @@ static mote_status_t labels_of(onl_engine_t *e, int32_t *y)
     for (size_t i = 0; i < e->fit_n; i++) {
         y[i] = onl_find(e->cfg->classes, e->cfg->n_classes, e->names[e->fit_y[i]]);
         if (y[i] < 0)
-            return onl_fail(e->msg, e->ms, MOTE_ERR_ARG,
+            return tpu_fail(e->msg, e->ms, MOTE_ERR_ARG,
                             "%s: backbone.fit: pretrain class '%s' is not in \"classes\"",
                             e->cfg->path, e->names[e->fit_y[i]]);
     }
@@ -47,7 +47,7 @@ static mote_status_t train(onl_engine_t *e, mote_nn_t *net)
     const mote_online_config_t *c = e->cfg;
     int32_t *y = c->fit_ae ? NULL : malloc(e->fit_n * sizeof *y);
     if (!c->fit_ae && !y)
-        return onl_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
+        return tpu_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
     mote_status_t st = y ? labels_of(e, y) : MOTE_OK;
     mote_nn_train_config_t tc = mote_nn_train_defaults();
     tc.learning_rate = c->fit_lr;
@@ -65,13 +65,13 @@ static mote_status_t keep_copy(onl_engine_t *e, const char *out_dir)
 {
     if (!out_dir)
         return MOTE_OK;
-    char *dir = onl_path_cat(out_dir, "backbone");
-    char *path = dir ? onl_path_cat(dir, "fit.tflite") : NULL;
-    mote_status_t st = path ? onl_mkdir(dir, e->msg, e->ms) : MOTE_ERR_NOMEM;
+    char *dir = tpu_path_cat(out_dir, "backbone");
+    char *path = dir ? tpu_path_cat(dir, "fit.tflite") : NULL;
+    mote_status_t st = path ? tpu_mkdir(dir, e->msg, e->ms) : MOTE_ERR_NOMEM;
     if (st == MOTE_OK)
         st = mote_tflite_save(path, e->model, e->model_len, e->msg, e->ms);
     else if (st == MOTE_ERR_NOMEM)
-        onl_fail(e->msg, e->ms, st, "out of memory");
+        tpu_fail(e->msg, e->ms, st, "out of memory");
     free(dir);
     free(path);
     return st;
@@ -80,7 +80,7 @@ static mote_status_t keep_copy(onl_engine_t *e, const char *out_dir)
 mote_status_t onl_fit_backbone(onl_engine_t *e, const char *out_dir)
 {
     if (e->fit_n < 2)
-        return onl_fail(e->msg, e->ms, MOTE_ERR_ARG, "%s: backbone.fit needs pretrain data",
+        return tpu_fail(e->msg, e->ms, MOTE_ERR_ARG, "%s: backbone.fit needs pretrain data",
                         e->cfg->path);
     /* the standardizer saw every vector; freeze it and apply it to them */
     mote_learn_std_freeze(&e->fstd, 1);

@@ -8,6 +8,7 @@
 #include "dataset.h"
 #include "nn.h"
 #include "online.h"
+#include "train_util.h"
 
 #if defined(__GNUC__)
 #define ONL_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -15,20 +16,9 @@
 #define ONL_PRINTF(f, a)
 #endif
 
-/* ---- online_util.c ---- */
+/* ---- online_util.c (errors, strings, paths and clocks come from
+ * train_util.h, shared with the training pipeline) ---- */
 
-/* Write the formatted message to msg (when not NULL) and return st. */
-mote_status_t onl_fail(char *msg, size_t size, mote_status_t st, const char *fmt, ...) ONL_PRINTF(4, 5);
-/* Append formatted text to the NUL-terminated buf of cap bytes. */
-void onl_append(char *buf, size_t cap, const char *fmt, ...) ONL_PRINTF(3, 4);
-char *onl_strdup(const char *s);
-/* rel against the folder of the file `base`; absolute rel is copied. */
-char *onl_path_join(const char *base, const char *rel);
-/* "dir/name", or NULL when out of memory. */
-char *onl_path_cat(const char *dir, const char *name);
-/* Create the folder if it does not exist (one level). */
-mote_status_t onl_mkdir(const char *dir, char *msg, size_t size);
-double onl_now(void);
 /* Index of s in names[0..n), or -1. */
 int32_t onl_find(char *const *names, size_t n, const char *s);
 

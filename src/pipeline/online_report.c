@@ -26,7 +26,7 @@ static mote_status_t auc_of(const mote_online_config_t *cfg, const mote_online_r
     if (!s || !pos) {
         free(s);
         free(pos);
-        return onl_fail(msg, size, MOTE_ERR_NOMEM, "out of memory");
+        return tpu_fail(msg, size, MOTE_ERR_NOMEM, "out of memory");
     }
     for (uint64_t i = first; i < first + n; i++)
         if (isfinite(r->log[i].score)) {
@@ -116,14 +116,14 @@ mote_status_t onl_summarize(const mote_online_config_t *cfg, mote_online_result_
 {
     r->phases = calloc(cfg->n_phases, sizeof *r->phases);
     if (!r->phases)
-        return onl_fail(msg, size, MOTE_ERR_NOMEM, "out of memory");
+        return tpu_fail(msg, size, MOTE_ERR_NOMEM, "out of memory");
     r->n_phases = cfg->n_phases;
     uint64_t i = 0, correct = 0, bb_n = 0, bb_ok = 0;
     mote_status_t st = MOTE_OK;
     for (size_t p = 0; st == MOTE_OK && p < cfg->n_phases; p++) {
         mote_online_phase_result_t *ph = &r->phases[p];
-        if (!(ph->name = onl_strdup(cfg->phases[p].name)))
-            return onl_fail(msg, size, MOTE_ERR_NOMEM, "out of memory");
+        if (!(ph->name = tpu_strdup(cfg->phases[p].name)))
+            return tpu_fail(msg, size, MOTE_ERR_NOMEM, "out of memory");
         ph->first = i;
         while (i < r->n && r->log[i].phase == p)
             i++;
@@ -187,7 +187,7 @@ mote_status_t mote_online_write_csv(const char *path, const mote_online_result_t
 {
     FILE *f = fopen(path, "w");
     if (!f)
-        return onl_fail(msg, size, MOTE_ERR_IO, "%s: cannot create the file", path);
+        return tpu_fail(msg, size, MOTE_ERR_IO, "%s: cannot create the file", path);
     fprintf(f, "index,phase,true,predicted,score,threshold,label_arrived,drift,anomaly,"
                "class_added,alarm,backbone\n");
     for (uint64_t i = 0; i < r->n; i++) {
@@ -207,7 +207,7 @@ mote_status_t mote_online_write_csv(const char *path, const mote_online_result_t
     }
     int bad = ferror(f);
     if (fclose(f) != 0 || bad)
-        return onl_fail(msg, size, MOTE_ERR_IO, "%s: write failed", path);
+        return tpu_fail(msg, size, MOTE_ERR_IO, "%s: write failed", path);
     return MOTE_OK;
 }
 
@@ -285,7 +285,7 @@ static mote_status_t chart_fill(const mote_online_config_t *cfg, const mote_onli
     d->span_a = malloc(n * sizeof *d->span_a);
     d->span_b = malloc(n * sizeof *d->span_b);
     if (!d->y0 || !d->y1 || !d->drift || !d->added || !d->phase || !d->span_a || !d->span_b)
-        return onl_fail(msg, size, MOTE_ERR_NOMEM, "out of memory");
+        return tpu_fail(msg, size, MOTE_ERR_NOMEM, "out of memory");
     if (cfg->task == MOTE_ONLINE_CLASSIFY) {
         rolling(r, cfg->window, 0, d->y0);
         rolling(r, cfg->window, 1, d->y1);
@@ -382,7 +382,7 @@ mote_status_t mote_online_write_json(const char *path, const mote_online_config_
         (json_int_t)r->state_bytes, "seconds", num(r->seconds), "phases", ph ? ph : json_null());
     int bad = !o || json_dump_file(o, path, JSON_INDENT(2)) != 0;
     json_decref(o);
-    return bad ? onl_fail(msg, size, MOTE_ERR_IO, "%s: cannot write", path) : MOTE_OK;
+    return bad ? tpu_fail(msg, size, MOTE_ERR_IO, "%s: cannot write", path) : MOTE_OK;
 }
 
 /* ---- text ----------------------------------------------------------------- */
@@ -463,5 +463,5 @@ mote_status_t mote_online_print_summary(FILE *f, const mote_online_config_t *cfg
         fprintf(f, "  %-34s %10.4f\n", "ROC AUC", r->auc);
     }
     fprintf(f, "wall time %.2f s\n", r->seconds);
-    return ferror(f) ? onl_fail(msg, size, MOTE_ERR_IO, "write failed") : MOTE_OK;
+    return ferror(f) ? tpu_fail(msg, size, MOTE_ERR_IO, "write failed") : MOTE_OK;
 }

@@ -173,7 +173,7 @@ static mote_status_t log_push(onl_engine_t *e, mote_online_result_t *res, uint64
         uint64_t nc = *cap ? 2 * *cap : 4096;
         mote_online_sample_t *p = realloc(res->log, nc * sizeof *p);
         if (!p)
-            return onl_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
+            return tpu_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
         res->log = p;
         *cap = nc;
     }
@@ -196,7 +196,7 @@ static mote_status_t keep_fit(onl_engine_t *e, int32_t label)
             e->fit_x = p;
         int32_t *q = p ? realloc(e->fit_y, nc * sizeof *q) : NULL;
         if (!q)
-            return onl_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
+            return tpu_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
         e->fit_y = q;
         e->fit_cap = nc;
     }
@@ -214,7 +214,7 @@ static mote_status_t fit_pass(onl_engine_t *e, onl_stream_t *s, const char *out_
     int32_t bb;
     while (onl_stream_next(s, &src, &start)) {
         int32_t truth = onl_engine_name(e, src->label);
-        mote_status_t r = truth < 0 ? onl_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory")
+        mote_status_t r = truth < 0 ? tpu_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory")
                                     : onl_engine_features(e, src, start, &bb);
         if (r == MOTE_OK) {
             mote_learn_std_update(&e->fstd, e->x);
@@ -238,7 +238,7 @@ static mote_status_t pretrain_pass(onl_engine_t *e, onl_stream_t *s, uint32_t pa
         step_t st = {onl_engine_name(e, src->label), -1, -1, 0, 0, 0, 0, 0};
         mote_status_t r = st.truth < 0 ? MOTE_ERR_NOMEM : onl_engine_features(e, src, start, &st.bb);
         if (r != MOTE_OK)
-            return r == MOTE_ERR_NOMEM && !e->msg[0] ? onl_fail(e->msg, e->ms, r, "out of memory") : r;
+            return r == MOTE_ERR_NOMEM && !e->msg[0] ? tpu_fail(e->msg, e->ms, r, "out of memory") : r;
         int cls = e->cfg->task == MOTE_ONLINE_CLASSIFY;
         if (pass == 0 && cls && !e->cfg->std_off)
             mote_learn_std_update(&e->std, e->x);
@@ -249,7 +249,7 @@ static mote_status_t pretrain_pass(onl_engine_t *e, onl_stream_t *s, uint32_t pa
             continue;
         if (cls) {
             if (onl_find(e->cfg->classes, e->cfg->n_classes, e->names[st.truth]) < 0)
-                return onl_fail(e->msg, e->ms, MOTE_ERR_ARG,
+                return tpu_fail(e->msg, e->ms, MOTE_ERR_ARG,
                                 "%s: pretrain: class '%s' is not in \"classes\"", e->cfg->path,
                                 e->names[st.truth]);
             if (!e->cfg->std_off)
@@ -269,7 +269,7 @@ static mote_status_t pretrain_pass(onl_engine_t *e, onl_stream_t *s, uint32_t pa
 static mote_status_t grow_forest(onl_engine_t *e)
 {
     if (e->fit_n < 2)
-        return onl_fail(e->msg, e->ms, MOTE_ERR_ARG,
+        return tpu_fail(e->msg, e->ms, MOTE_ERR_ARG,
                         "%s: anomaly \"iforest\" needs a pretrain set of 2 or more samples",
                         e->cfg->path);
     mote_status_t st = mote_iforest_train(e->fit_x, e->fit_n, e->nx, &e->cfg->iforest,
@@ -277,7 +277,7 @@ static mote_status_t grow_forest(onl_engine_t *e)
     if (st == MOTE_OK)
         st = mote_iforest_load(&e->forest, e->forest_blob, e->forest_len);
     return st == MOTE_OK ? MOTE_OK
-                         : onl_fail(e->msg, e->ms, st, "%s: growing the forest: %s", e->cfg->path,
+                         : tpu_fail(e->msg, e->ms, st, "%s: growing the forest: %s", e->cfg->path,
                                     mote_status_str(st));
 }
 
@@ -285,7 +285,7 @@ static mote_status_t pretrain(onl_engine_t *e, mote_online_result_t *res, const 
 {
     const mote_online_config_t *c = e->cfg;
     if (c->pretrain.n_segments == 0)
-        return c->has_fit ? onl_fail(e->msg, e->ms, MOTE_ERR_ARG,
+        return c->has_fit ? tpu_fail(e->msg, e->ms, MOTE_ERR_ARG,
                                      "%s: backbone.fit needs \"pretrain\" data", c->path)
                           : MOTE_OK;
     onl_stream_t s;
@@ -322,7 +322,7 @@ static mote_status_t run_phase(onl_engine_t *e, mote_online_result_t *res, uint6
     while (st == MOTE_OK && (!limit || k < limit) && onl_stream_next(&s, &src, &start)) {
         step_t x = {onl_engine_name(e, src->label), -1, -1, 0, 0, 0, 0, 0};
         if (x.truth < 0) {
-            st = onl_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
+            st = tpu_fail(e->msg, e->ms, MOTE_ERR_NOMEM, "out of memory");
             break;
         }
         if ((st = onl_engine_features(e, src, start, &x.bb)) != MOTE_OK)
@@ -349,15 +349,15 @@ static mote_status_t save_head(onl_engine_t *e, const char *out_dir, const char 
     if (!out_dir)
         return MOTE_OK;
     uint8_t *buf = malloc(n);
-    char *path = onl_path_cat(out_dir, name);
+    char *path = tpu_path_cat(out_dir, name);
     mote_status_t st = buf && path ? mote_learn_save(&e->head, std, buf, n, NULL) : MOTE_ERR_NOMEM;
     FILE *f = st == MOTE_OK ? fopen(path, "wb") : NULL;
     if (st == MOTE_OK && (!f || fwrite(buf, 1, n, f) != n))
-        st = onl_fail(e->msg, e->ms, MOTE_ERR_IO, "%s: cannot write", path ? path : name);
+        st = tpu_fail(e->msg, e->ms, MOTE_ERR_IO, "%s: cannot write", path ? path : name);
     if (f && fclose(f) != 0 && st == MOTE_OK)
-        st = onl_fail(e->msg, e->ms, MOTE_ERR_IO, "%s: cannot write", path);
+        st = tpu_fail(e->msg, e->ms, MOTE_ERR_IO, "%s: cannot write", path);
     else if (st == MOTE_ERR_NOMEM)
-        onl_fail(e->msg, e->ms, st, "out of memory");
+        tpu_fail(e->msg, e->ms, st, "out of memory");
     free(buf);
     free(path);
     return st;
@@ -396,9 +396,9 @@ static mote_status_t write_outputs(const mote_online_config_t *cfg, const mote_o
     static const char *const files[] = {"stream.csv", "stream.svg", "stream.png", "summary.json"};
     mote_status_t st = MOTE_OK;
     for (size_t i = 0; st == MOTE_OK && i < 4; i++) {
-        char *path = onl_path_cat(dir, files[i]);
+        char *path = tpu_path_cat(dir, files[i]);
         if (!path)
-            return onl_fail(msg, size, MOTE_ERR_NOMEM, "out of memory");
+            return tpu_fail(msg, size, MOTE_ERR_NOMEM, "out of memory");
         st = i == 0   ? mote_online_write_csv(path, res, msg, size)
              : i == 3 ? mote_online_write_json(path, cfg, res, msg, size)
                       : mote_online_plot(path, cfg, res, msg, size);
@@ -420,16 +420,16 @@ mote_status_t mote_online_run(const mote_online_config_t *cfg, const mote_online
                               mote_online_result_t *res, char *msg, size_t msg_size)
 {
     if (!cfg || !res)
-        return onl_fail(msg, msg_size, MOTE_ERR_ARG, "mote_online_run: NULL argument");
+        return tpu_fail(msg, msg_size, MOTE_ERR_ARG, "mote_online_run: NULL argument");
     memset(res, 0, sizeof *res);
     res->device_acc = res->device_acc_window = NAN;
     mote_online_opts_t o = opts ? *opts : (mote_online_opts_t){0};
     char m[MOTE_ONLINE_MSG_LEN] = "";
-    double t0 = onl_now();
-    mote_status_t st = o.out_dir ? onl_mkdir(o.out_dir, m, sizeof m) : MOTE_OK;
+    double t0 = tpu_now();
+    mote_status_t st = o.out_dir ? tpu_mkdir(o.out_dir, m, sizeof m) : MOTE_OK;
     onl_engine_t *e = calloc(1, sizeof *e);
     if (st == MOTE_OK && !e)
-        st = onl_fail(m, sizeof m, MOTE_ERR_NOMEM, "out of memory");
+        st = tpu_fail(m, sizeof m, MOTE_ERR_NOMEM, "out of memory");
     if (st == MOTE_OK) {
         e->cfg = cfg;
         e->msg = m;
@@ -445,14 +445,14 @@ mote_status_t mote_online_run(const mote_online_config_t *cfg, const mote_online
         take_names(e, res);
     if (st == MOTE_OK)
         st = onl_summarize(cfg, res, m, sizeof m);
-    res->seconds = onl_now() - t0;
+    res->seconds = tpu_now() - t0;
     if (st == MOTE_OK && o.out_dir)
         st = write_outputs(cfg, res, o.out_dir, m, sizeof m);
     if (e)
         onl_engine_free(e);
     free(e);
     if (st != MOTE_OK)
-        onl_fail(msg, msg_size, st, "%s", m);
+        tpu_fail(msg, msg_size, st, "%s", m);
     return st;
 }
 

@@ -19,8 +19,8 @@ static mote_status_t dataset_get(onl_datasets_t *d, const char *path, mote_datas
     mote_dataset_t **q = p ? realloc(d->ds, (d->n + 1) * sizeof *q) : NULL;
     if (q)
         d->ds = q;
-    if (!p || !q || !(d->paths[d->n] = onl_strdup(path)))
-        return onl_fail(msg, size, MOTE_ERR_NOMEM, "out of memory");
+    if (!p || !q || !(d->paths[d->n] = tpu_strdup(path)))
+        return tpu_fail(msg, size, MOTE_ERR_NOMEM, "out of memory");
     mote_status_t st = mote_dataset_load(path, NULL, &d->ds[d->n], msg, size);
     if (st != MOTE_OK) {
         free(d->paths[d->n]);
@@ -79,11 +79,11 @@ static mote_status_t add_source(onl_stream_t *s, const mote_online_segment_t *se
         return MOTE_OK;
     onl_source_t *src = realloc(s->src, (s->n_src + 1) * sizeof *src);
     if (!src)
-        return onl_fail(msg, size, MOTE_ERR_NOMEM, "out of memory");
+        return tpu_fail(msg, size, MOTE_ERR_NOMEM, "out of memory");
     s->src = src;
     uint64_t *all = malloc(n * sizeof *all);
     if (!all)
-        return onl_fail(msg, size, MOTE_ERR_NOMEM, "out of memory");
+        return tpu_fail(msg, size, MOTE_ERR_NOMEM, "out of memory");
     list_starts(seg, ds, r, all);
     memmove(all, all + from, (to - from) * sizeof *all);
     src[s->n_src++] = (onl_source_t){ds, r, ds->classes[ds->recordings[r].label], all, to - from, 0};
@@ -110,11 +110,11 @@ mote_status_t onl_stream_open(onl_stream_t *s, const mote_online_phase_t *ph,
             return st;
     }
     if (s->n_src == 0)
-        return onl_fail(msg, size, MOTE_ERR_ARG, "phase '%s': its segments select no window",
+        return tpu_fail(msg, size, MOTE_ERR_ARG, "phase '%s': its segments select no window",
                         ph->name);
     for (size_t i = 0; s->block && i < s->n_src; i++)
         if (s->src[i].n < s->block)
-            return onl_fail(msg, size, MOTE_ERR_ARG,
+            return tpu_fail(msg, size, MOTE_ERR_ARG,
                             "phase '%s': %s has %zu windows, fewer than a block of %u", ph->name,
                             s->src[i].ds->recordings[s->src[i].rec].file, s->src[i].n, s->block);
     return MOTE_OK;
