@@ -8,7 +8,6 @@
 #include <time.h>
 #include <sodium.h>
 #include "console.h"
-#include "graph.h"
 #include "moted_int.h"
 
 /* ---- helpers ---- */
@@ -127,12 +126,9 @@ static json_t *rows(mote_moted_t *m, const char *sql, const char *const *p, int 
 /* One row per device with the console's derived columns: health (offline
  * when not heard from for MOTED_OFFLINE_MS, else the kind of its latest
  * event if anomaly or drift, else online) and its latest event (ev_*,
- * body). Parameters: offline cutoff, q (x4), [graph ids], group (x4).
- * QEXTRA widens the search by the device ids the knowledge graph found (a
- * JSON array: one parameter whatever their number, set semantics in both
- * backends, so a search matching 10,000 devices stays one indexed IN). */
+ * body). Parameters: offline cutoff, q (x4), group (x4). */
 #define MOTED_OFFLINE_MS 300000
-#define DEVICE_ROWS(QEXTRA)                                                                                         \
+#define DEVICE_ROWS                                                                                              \
     "SELECT d.id, d.class, d.grp AS \"group\", d.ram, d.flash, d.runtime, d.first_seen, d.last_seen,"             \
     " t.model, t.version, t.slot_state, t.ota_status, t.desired_model, t.desired_version,"                       \
     " CASE WHEN d.last_seen < CAST(? AS BIGINT) THEN 'offline' WHEN le.kind = 'anomaly' THEN 'anomaly'"         \
@@ -140,10 +136,8 @@ static json_t *rows(mote_moted_t *m, const char *sql, const char *const *p, int 
     " le.id AS ev_id, le.seq AS ev_seq, le.ts AS ev_ts, le.kind AS ev_kind, le.body AS body,"                    \
     " le.received AS ev_received FROM devices d LEFT JOIN twin t ON t.device = d.id"                            \
     " LEFT JOIN events le ON le.id = (SELECT MAX(e.id) FROM events e WHERE e.device = d.id)"                     \
-    " WHERE (CAST(? AS TEXT) = '' OR d.id LIKE ? OR d.class LIKE ? OR d.grp LIKE ?" QEXTRA ")"                  \
+    " WHERE (CAST(? AS TEXT) = '' OR d.id LIKE ? OR d.class LIKE ? OR d.grp LIKE ?)"                             \
     " AND (CAST(? AS TEXT) = '' OR d.grp = ? OR substr(d.grp, 1, length(CAST(? AS TEXT)) + 1) = CAST(? AS TEXT) || '/')"
-#define GRAPH_IDS_SQLITE " OR d.id IN (SELECT value FROM json_each(?))"
-#define GRAPH_IDS_PG " OR d.id IN (SELECT json_array_elements_text(CAST(? AS json)))"
 #define HEALTH_WHERE " WHERE (CAST(? AS TEXT) = '' OR x.health_state = ?)"
 
 typedef struct dev_filter {
@@ -191,144 +185,6 @@ static void device_row_fix(json_t *row)
         json_object_del(row, drop[i]);
 }
 
-/* ---- search through the knowledge graph ---- */
-
-#define GRAPH_SEARCH_MAX 2000 /* full-text hits read per search */
-
-/* Append the device id of `iri` ("urn:mote:dev:ID" or one of its parts
- * "urn:mote:dev:ID#...") to `ids`; other resources are ignored. */
-static void graph_ids_add(json_t *ids, const char *iri)
-{
-    static const char pre[] = "urn:mote:dev:";
-    if (!iri || strncmp(iri, pre, sizeof pre - 1) != 0)
-        return;
-    const char *id = iri + sizeof pre - 1;
-    size_t n = strcspn(id, "#");
-    if (n > 0)
-        json_array_append_new(ids, json_stringn(id, n));
-}
-
-/* `q` as a SPARQL string literal body: quotes, backslashes and control
- * characters escaped (so user text can never leave the literal). */
-static void sparql_escape(const char *q, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (; *q && o + 3 < cap; q++) {
-        unsigned char c = (unsigned char)*q;
-        if (c == '"' || c == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)c;
-        } else if (c >= 0x20) {
-            out[o++] = (char)c;
-        }
-    }
-    out[o] = '\0';
-}
-
-/* Run one SELECT ?d query and add the devices it finds to `ids`. */
-static mote_status_t graph_select_devices(mote_graph_t *g, const char *sparql, json_t *ids, char *err,
-                                          size_t errsz)
-{
-    char *out = NULL;
-    size_t len = 0;
-    mote_status_t st = mote_graph_query(g, sparql, MOTE_GRAPH_JSON, &out, &len, err, errsz);
-    if (st != MOTE_OK)
-        return st;
-    json_t *j = json_loadb(out, len, 0, NULL), *row;
-    json_t *bindings = json_object_get(json_object_get(j, "results"), "bindings");
-    free(out);
-    size_t i;
-    json_array_foreach(bindings, i, row)
-        graph_ids_add(ids, json_string_value(json_object_get(json_object_get(row, "d"), "value")));
-    json_decref(j);
-    return MOTE_OK;
-}
-
-/* Devices whose Thing Description facts the store does not keep contain
- * `q` (any case): the sensor types on the device, the location and the
- * quantity on its sensors (urn:mote:dev:ID#sensor-N, mapped back to ID).
- * One query per predicate, each answered from the graph's predicate index
- * (index-predicates): a pattern with a variable predicate walks all the
- * triples (3.7 s at 10,000 devices with Rasqal), and Rasqal drops the rows
- * of a UNION under an outer FILTER. No DISTINCT: a search may match
- * thousands of devices, and the SQL IN ignores repeats anyway. */
-static mote_status_t graph_match_literals(mote_graph_t *g, const char *q, json_t *ids, char *err, size_t errsz)
-{
-    static const char *const preds[] = {"hasSensorType", "location", "quantity"};
-    char lit[400], sparql[800];
-    sparql_escape(q, lit, sizeof lit);
-    mote_status_t st = MOTE_OK;
-    for (size_t i = 0; st == MOTE_OK && i < sizeof preds / sizeof preds[0]; i++) {
-        snprintf(sparql, sizeof sparql,
-                 "SELECT ?d WHERE { ?d <https://w3id.org/mote#%s> ?o ."
-                 " FILTER(CONTAINS(LCASE(STR(?o)), LCASE(\"%s\"))) }",
-                 preds[i], lit);
-        st = graph_select_devices(g, sparql, ids, err, errsz);
-    }
-    return st;
-}
-
-/* Devices whose names, titles or descriptions match `q` in the graph's
- * full-text index. `q` is quoted as one FTS5 phrase so that its text is
- * searched for, never parsed as FTS5 syntax. */
-static mote_status_t graph_match_text(mote_graph_t *g, const char *q, json_t *ids, char *err, size_t errsz)
-{
-    char phrase[300];
-    size_t o = 0;
-    phrase[o++] = '"';
-    for (; *q && o + 3 < sizeof phrase; q++) {
-        if (*q == '"')
-            phrase[o++] = '"';
-        phrase[o++] = *q;
-    }
-    phrase[o++] = '"';
-    phrase[o] = '\0';
-    mote_graph_hit_t *hits = malloc(GRAPH_SEARCH_MAX * sizeof *hits);
-    size_t n = 0;
-    if (!hits)
-        return MOTE_ERR_NOMEM;
-    mote_status_t st = mote_graph_search(g, phrase, hits, GRAPH_SEARCH_MAX, &n, err, errsz);
-    for (size_t i = 0; st == MOTE_OK && i < n && i < GRAPH_SEARCH_MAX; i++)
-        graph_ids_add(ids, hits[i].iri);
-    free(hits);
-    return st;
-}
-
-/* The device ids the knowledge graph finds for `q`, as a JSON array text
- * (malloc'ed), or NULL on a graph error (logged). */
-static char *graph_search_ids(mote_moted_t *m, const char *q)
-{
-    char err[MOTE_GRAPH_ERR_LEN];
-    json_t *ids = json_array();
-    mote_status_t st = graph_match_text(m->cfg.graph, q, ids, err, sizeof err);
-    if (st == MOTE_OK)
-        st = graph_match_literals(m->cfg.graph, q, ids, err, sizeof err);
-    char *s = st == MOTE_OK ? json_dumps(ids, JSON_COMPACT) : NULL;
-    if (st != MOTE_OK)
-        mote_moted_log(m, "api: graph search: %s", err);
-    json_decref(ids);
-    return s;
-}
-
-/* The DEVICE_ROWS statement (count or page) for this store, with or
- * without the graph's ids. */
-static const char *devices_sql(mote_moted_t *m, int graph, int count)
-{
-#define DEV_COUNT(X) "SELECT COUNT(*) FROM (" DEVICE_ROWS(X) ") AS x" HEALTH_WHERE
-#define DEV_PAGE(X) "SELECT * FROM (" DEVICE_ROWS(X) ") AS x" HEALTH_WHERE " ORDER BY x.id LIMIT ? OFFSET ?"
-    int pg = strcmp(mote_store_kind(m->store), "postgresql") == 0;
-    if (!graph)
-        return count ? DEV_COUNT("") : DEV_PAGE("");
-    if (pg)
-        return count ? DEV_COUNT(GRAPH_IDS_PG) : DEV_PAGE(GRAPH_IDS_PG);
-    return count ? DEV_COUNT(GRAPH_IDS_SQLITE) : DEV_PAGE(GRAPH_IDS_SQLITE);
-#undef DEV_COUNT
-#undef DEV_PAGE
-}
-
-/* GET /api/devices: one page of device rows. With a knowledge graph, `q`
- * also matches what the graph knows of a device (its Thing Description:
- * sensors, runtime, title...); "search" says which was used. */
 static void devices_list(mote_moted_t *m, const mote_http_req_t *req, mote_http_resp_t *resp)
 {
     int64_t off = query_int(req, "offset", 0, 0, INT32_MAX, resp);
@@ -336,33 +192,28 @@ static void devices_list(mote_moted_t *m, const mote_http_req_t *req, mote_http_
     dev_filter_t f;
     if (lim < 0 || !dev_filter_parse(req, &f, resp))
         return;
-    char *ids = m->cfg.graph && f.q[0] ? graph_search_ids(m, f.q) : NULL;
-    int graph = ids != NULL;
-    char offs[24], lims[24], total[24], err[256];
+    char offs[24], lims[24], total[24];
     snprintf(offs, sizeof offs, "%" PRId64, off);
     snprintf(lims, sizeof lims, "%" PRId64, lim);
-    const char *p[16] = {f.cutoff, f.q, f.like, f.like, f.like};
-    int n = 5;
-    if (graph)
-        p[n++] = ids;
-    const char *rest[] = {f.group, f.group, f.group, f.group, f.health, f.health, lims, offs};
-    memcpy(p + n, rest, sizeof rest);
-    n += 6;
-    int r = mote_store_query_text(m->store, devices_sql(m, graph, 1), p, n, total, sizeof total, err, sizeof err);
-    json_t *a = r < 0 ? NULL : rows(m, devices_sql(m, graph, 0), p, n + 2, resp);
-    free(ids);
-    if (r < 0) {
+    const char *p[] = {f.cutoff, f.q,     f.like,  f.like,   f.like, f.group, f.group,
+                       f.group,  f.group, f.health, f.health, lims,  offs};
+    char err[256];
+    if (mote_store_query_text(m->store, "SELECT COUNT(*) FROM (" DEVICE_ROWS ") AS x" HEALTH_WHERE, p, 11, total,
+                              sizeof total, err, sizeof err) < 0) {
         mote_moted_log(m, "api: %s", err);
         mote_http_error(resp, 500, "store error");
+        return;
     }
+    json_t *a = rows(m, "SELECT * FROM (" DEVICE_ROWS ") AS x" HEALTH_WHERE " ORDER BY x.id LIMIT ? OFFSET ?", p, 13,
+                     resp);
     if (!a)
         return;
     size_t i;
     json_t *row;
     json_array_foreach(a, i, row) device_row_fix(row);
     reply(resp, 200,
-          json_pack("{s:I,s:I,s:I,s:o,s:s}", "total", (json_int_t)strtoll(total, NULL, 10), "offset", (json_int_t)off,
-                    "limit", (json_int_t)lim, "devices", a, "search", graph ? "graph" : "store"));
+          json_pack("{s:I,s:I,s:I,s:o}", "total", (json_int_t)strtoll(total, NULL, 10), "offset", (json_int_t)off,
+                    "limit", (json_int_t)lim, "devices", a));
 }
 
 static json_t *twin_json(json_t *row)

@@ -8,8 +8,6 @@
 //                --fault-device ID --odd-device ID --target CLASS [--chromium PATH]
 //   node run.mjs --scenario scale --devices N --base ... --artifacts DIR --user U --password P
 //                (the fleet map with N devices: paging, last page, search, timings)
-//   node run.mjs --scenario fed --base ... --artifacts DIR --user U --password P
-//                (the federated page against moted --fed: start a round, see it finish)
 import { readFileSync, mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
@@ -22,8 +20,8 @@ function args() {
   const v = process.argv.slice(2);
   for (let i = 0; i < v.length; i += 2) a[v[i].replace(/^--/, '')] = v[i + 1];
   a.scenario = a.scenario || 'console';
-  const extra = { scale: ['devices'], fed: [], console: ['fault-device', 'odd-device', 'target'] };
-  const need = ['base', 'artifacts', 'user', 'password'].concat(extra[a.scenario] || []);
+  const need = ['base', 'artifacts', 'user', 'password'].concat(a.scenario === 'scale' ? ['devices']
+    : ['fault-device', 'odd-device', 'target']);
   for (const k of need) {
     if (!a[k]) { console.error(`run.mjs: --${k} is required`); process.exit(2); }
   }
@@ -100,8 +98,7 @@ async function main() {
     if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text())) problems.push(`CSP: ${m.text()}`);
   });
   try {
-    const run = { scale, fed: federated }[opt.scenario] || scenarios;
-    await run(page);
+    await (opt.scenario === 'scale' ? scale(page) : scenarios(page));
   } finally {
     await browser.close();
   }
@@ -361,52 +358,6 @@ async function scale(page) {
   });
   const heap = await page.evaluate(() => (performance.memory ? performance.memory.usedJSHeapSize : 0));
   console.log(`# page JS heap after paging ${n} devices: ${(heap / 1048576).toFixed(1)} MiB`);
-  if (problems.length) notOk('no uncaught page errors or CSP violations', problems.join('\n'));
-  else ok('no uncaught page errors or CSP violations');
-}
-
-// The federated page against moted --fed with devices training: the form
-// queues a round, which the rounds table then shows finished with an
-// accuracy (the table refreshes every 2 s).
-async function federated(page) {
-  await step(page, 'log in', async () => {
-    await page.goto(opt.base + '/');
-    await page.fill('#login-user', opt.user);
-    await page.fill('#login-pass', opt.password);
-    await page.press('#login-pass', 'Enter');
-    await page.locator('h1', { hasText: 'Fleet' }).waitFor();
-  });
-  let before = 0;
-  await step(page, 'the federated page lists the earlier rounds with accuracy and bytes', async () => {
-    await page.goto(opt.base + '/#/federated');
-    await page.locator('h1', { hasText: 'Federated learning' }).waitFor();
-    await page.locator('.fed-status').waitFor();
-    before = await page.locator('tr[data-state="done"]').count();
-    if (before > 0) {
-      const cells = await page.locator('tr[data-state="done"]').first().locator('td').allTextContents();
-      if (!/^\d+\.\d%$/.test(cells[2]) || !/B$/.test(cells[3])) throw new Error(`row reads ${cells.join(' | ')}`);
-    }
-    console.log(`# rounds already done: ${before}`);
-  });
-  await accessible(page, 'federated');
-  let round = 0;
-  await step(page, 'the form starts a round', async () => {
-    await page.fill('#fl-rounds', '1');
-    await page.click('#fl-start');
-    const msg = await page.locator('form p[role="alert"].ok').textContent({ timeout: 10000 });
-    round = Number((msg.match(/Round (\d+) queued/) || [])[1]);
-    if (!round) throw new Error(`the form says '${msg}'`);
-  });
-  await step(page, 'the new round appears finished with an accuracy', async () => {
-    const ms = await timed(async () => {
-      await page.locator(`tr[data-round="${round}"][data-state="done"]`).waitFor({ timeout: 60000 });
-    });
-    const acc = await page.locator(`tr[data-round="${round}"] td.acc`).textContent();
-    if (!/^\d+\.\d%$/.test(acc)) throw new Error(`accuracy reads '${acc}'`);
-    const bars = await page.locator('svg[role="img"]').count();
-    if (!bars) throw new Error('no accuracy chart');
-    console.log(`# round ${round}: accuracy ${acc}, shown done ${ms} ms after the click`);
-  });
   if (problems.length) notOk('no uncaught page errors or CSP violations', problems.join('\n'));
   else ok('no uncaught page errors or CSP violations');
 }

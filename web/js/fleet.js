@@ -63,28 +63,19 @@ async function load(body, pager) {
   clear(body).append(...devices.map(row));
   const first = devices.length ? state.offset + 1 : 0;
   pager.info.textContent = `Devices ${first}–${state.offset + devices.length} of ${total}`;
-  pager.via.textContent = searchNote(data && data.search);
   state.total = total;
   pager.prev.disabled = pager.first.disabled = state.offset === 0;
   pager.next.disabled = pager.last.disabled = state.offset + devices.length >= total;
   announce(pager.info.textContent);
 }
 
-// What a search went through: moted with a knowledge graph also matches
-// the Thing Descriptions (sensors, runtime, title), else id, class, group.
-function searchNote(via) {
-  if (!state.q) return '';
-  if (via === 'graph') return 'Searched through the knowledge graph (Thing Descriptions) and the store.';
-  return 'Searched in the store (id, class, group).';
-}
-
 function toolbar(reload) {
-  const q = h('input', { type: 'search', value: state.q, placeholder: 'id, class, group, sensor…' });
+  const q = h('input', { type: 'search', value: state.q, placeholder: 'id, class or group' });
   const health = h('select', {}, ['', 'anomaly', 'drift', 'offline', 'online'].map((v) =>
     h('option', { value: v, selected: v === state.health }, v || 'any')));
   const group = h('input', { type: 'text', value: state.group, placeholder: 'e.g. plant-3' });
   const form = h('form', { class: 'toolbar', role: 'search', 'aria-label': 'Find devices' },
-    h('div', {}, field('f-q', 'Search devices (id, class, group, Thing Description)', q)),
+    h('div', {}, field('f-q', 'Search devices (id, class, group)', q)),
     h('div', {}, field('f-health', 'Health', health)),
     h('div', {}, field('f-group', 'Group (and its subgroups)', group)),
     h('button', { type: 'submit' }, 'Search'));
@@ -109,9 +100,7 @@ function pagerBar(reload) {
     state.offset = Math.max(0, Math.floor((state.total - 1) / state.limit) * state.limit);
     reload();
   });
-  const via = h('p', { class: 'muted search-via' });
-  return { el: h('div', {}, h('div', { class: 'pager' }, first, prev, info, next, last), via),
-    info, via, first, prev, next, last };
+  return { el: h('div', { class: 'pager' }, first, prev, info, next, last), info, first, prev, next, last };
 }
 
 // A new event updates its device's row (if on this page) and the feed.
